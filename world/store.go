@@ -1,0 +1,64 @@
+package world
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+)
+
+// Store holds the current world behind one lock and hands out immutable
+// snapshots; readers never block writers.
+type Store struct {
+	mu    sync.Mutex // serialises writers
+	cur   atomic.Pointer[Index]
+	clock *SimClock
+}
+
+// NewStore compiles w and returns a Store using clock.
+func NewStore(w *World, clock *SimClock) (*Store, error) {
+	ix, err := Compile(w, clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{clock: clock}
+	s.cur.Store(ix)
+	return s, nil
+}
+
+// Snapshot returns the current compiled world.
+func (s *Store) Snapshot() *Index { return s.cur.Load() }
+
+// Clock returns the simulated clock.
+func (s *Store) Clock() *SimClock { return s.clock }
+
+// Replace validates w and makes it current; on error nothing changes.
+func (s *Store) Replace(w *World) (*Index, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ix, err := Compile(w, s.clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	s.cur.Store(ix)
+	return ix, nil
+}
+
+// Update applies fn to a copy of the current world and makes the result
+// current if it validates.
+func (s *Store) Update(fn func(w *World) error) (*Index, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w, err := clone(s.cur.Load().World)
+	if err != nil {
+		return nil, fmt.Errorf("copying world: %w", err)
+	}
+	if err := fn(w); err != nil {
+		return nil, err
+	}
+	ix, err := Compile(w, s.clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	s.cur.Store(ix)
+	return ix, nil
+}
