@@ -30,6 +30,7 @@ type Key struct {
 	KID     string
 
 	once    sync.Once
+	bare    jose.Signer // header alg, kid only (Kubernetes tokens)
 	plain   jose.Signer // header typ, kid
 	withX5T jose.Signer // header typ, kid, x5t (Entra v1)
 	err     error
@@ -62,6 +63,9 @@ func (k *Key) signers() error {
 		sk := jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: k.Private, KeyID: k.KID}}
 		k.plain, k.err = jose.NewSigner(sk, (&jose.SignerOptions{}).WithType("JWT"))
 		if k.err == nil {
+			k.bare, k.err = jose.NewSigner(sk, &jose.SignerOptions{})
+		}
+		if k.err == nil {
 			k.withX5T, k.err = jose.NewSigner(sk, (&jose.SignerOptions{}).WithType("JWT").WithHeader("x5t", k.KID))
 		}
 	})
@@ -83,6 +87,23 @@ func (k *Key) Sign(claims any, x5t bool) (string, error) {
 	if x5t {
 		s = k.withX5T
 	}
+	return sign(s, payload)
+}
+
+// SignBare is Sign with a header of only alg and kid, as kube-apiserver
+// writes service-account tokens (protocols.md 5.3).
+func (k *Key) SignBare(claims any) (string, error) {
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return "", fmt.Errorf("encoding claims: %w", err)
+	}
+	if err := k.signers(); err != nil {
+		return "", fmt.Errorf("creating signer: %w", err)
+	}
+	return sign(k.bare, payload)
+}
+
+func sign(s jose.Signer, payload []byte) (string, error) {
 	jws, err := s.Sign(StdBase64Safe(payload))
 	if err != nil {
 		return "", fmt.Errorf("signing: %w", err)

@@ -1,0 +1,106 @@
+package fakeaad
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/azsim/azsim/internal/jwtx"
+	"github.com/azsim/azsim/world"
+)
+
+// Option configures the fake Entra ID.
+type Option func(*options)
+
+type options struct {
+	logger         *slog.Logger
+	client         *http.Client
+	appLifetime    time.Duration
+	assertionSkew  time.Duration
+	legacyFICCodes bool
+	metadataTTL    time.Duration
+}
+
+// WithLogger sets the logger (default: discard).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithHTTPClient sets the client used to fetch federated issuers' discovery
+// documents and JWKS (default: http.DefaultClient with a 10 s timeout).
+func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.client = c } }
+
+// WithTokenLifetime sets the lifetime of tokens minted for applications and
+// federated identities (default 75 minutes, the mean of Entra's random 60–90;
+// protocols.md 1.5). Managed-identity tokens always live 24 h.
+func WithTokenLifetime(d time.Duration) Option { return func(o *options) { o.appLifetime = d } }
+
+// WithAssertionSkew sets the clock skew allowed on client assertions'
+// nbf/exp (default 5 minutes; [L] in protocols.md 1.8).
+func WithAssertionSkew(d time.Duration) Option { return func(o *options) { o.assertionSkew = d } }
+
+// WithLegacyFICErrors makes every federated-credential mismatch answer the
+// generic AADSTS70021 instead of 700211/700212/700213/7002138, as Entra did
+// before 2024 (protocols.md 1.7).
+func WithLegacyFICErrors() Option { return func(o *options) { o.legacyFICCodes = true } }
+
+// WithIssuerMetadataTTL sets how long fetched issuer discovery documents and
+// JWKS are cached (default 5 minutes of simulated time); an unknown kid always
+// triggers one refetch.
+func WithIssuerMetadataTTL(d time.Duration) Option { return func(o *options) { o.metadataTTL = d } }
+
+// Entra is the fake Entra ID. It is an http.Handler for login.microsoftonline.com.
+type Entra struct {
+	store  *world.Store
+	keys   []*jwtx.Key // last is active
+	opts   options
+	router http.Handler
+	meta   *metadataCache
+}
+
+// New returns a fake Entra ID that signs with the last of keys and publishes
+// all of them.
+func New(store *world.Store, keys []*jwtx.Key, opts ...Option) (*Entra, error) {
+	if len(keys) == 0 {
+		return nil, errors.New("fakeaad: at least one signing key is required")
+	}
+	o := options{appLifetime: 75 * time.Minute, assertionSkew: 5 * time.Minute, metadataTTL: 5 * time.Minute}
+	for _, f := range opts {
+		f(&o)
+	}
+	if o.logger == nil {
+		o.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.client == nil {
+		o.client = &http.Client{Timeout: 10 * time.Second}
+	}
+	e := &Entra{store: store, keys: keys, opts: o}
+	e.meta = newMetadataCache(o.client, store.Clock(), o.metadataTTL)
+	e.router = e.routes()
+	return e, nil
+}
+
+func (e *Entra) routes() http.Handler {
+	r := chi.NewRouter()
+	r.Get("/common/discovery/instance", e.instanceDiscovery)
+	r.Get("/{tenant}/v2.0/.well-known/openid-configuration", e.openIDConfiguration(true))
+	r.Get("/{tenant}/.well-known/openid-configuration", e.openIDConfiguration(false))
+	r.Get("/{tenant}/discovery/v2.0/keys", e.jwks(true))
+	r.Get("/{tenant}/discovery/keys", e.jwks(false))
+	r.HandleFunc("/{tenant}/oauth2/v2.0/token", e.token(true))
+	r.HandleFunc("/{tenant}/oauth2/token", e.token(false))
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, e.now(), newError(http.StatusNotFound, "invalid_request", 900561,
+			"The endpoint %s is not served by this tenant.", r.URL.Path))
+	})
+	return r
+}
+
+// ServeHTTP implements http.Handler.
+func (e *Entra) ServeHTTP(w http.ResponseWriter, r *http.Request) { e.router.ServeHTTP(w, r) }
+
+func (e *Entra) now() time.Time { return e.store.Clock().Now() }
+
+func (e *Entra) active() *jwtx.Key { return e.keys[len(e.keys)-1] }

@@ -1,0 +1,83 @@
+package fakeaad
+
+import (
+	"context"
+	"strings"
+
+	"github.com/azsim/azsim/internal/jwtx"
+	"github.com/azsim/azsim/world"
+)
+
+const ficDocs = "https://docs.microsoft.com/en-us/azure/active-directory/develop/workload-identity-federation"
+
+// checkFederated validates a federated client assertion (protocols.md 1.8):
+// issuer metadata and JWKS (90061, 7000272), RS256 signature, validity window
+// (700024), then federated identity credential matching on issuer (700211),
+// subject (700213, 7002138 when only the case differs) and audience (700212).
+func (e *Entra) checkFederated(ctx context.Context, p *world.Principal, tok *jwtx.Token, c *assertionClaims) *aadError {
+	if c.Iss == "" || c.Sub == "" || len(c.Aud) == 0 {
+		return invalidRequest(50027, "JWT token is invalid or malformed.")
+	}
+	pub, found, err := e.meta.key(ctx, c.Iss, tok.KID)
+	if err != nil {
+		e.opts.logger.Info("federated issuer metadata unreachable", "issuer", c.Iss, "error", err)
+		return invalidRequest(90061, "Request to External OIDC endpoint failed.")
+	}
+	if !found {
+		return invalidClient(7000272, "The certificate with identifier %s used to sign the federated credential could not be found in the metadata of identity provider %s. Please validate that your Identity Provider's metadata exposes the key used to sign the incoming token.", tok.KID, c.Iss)
+	}
+	if tok.Alg != "RS256" || tok.Verify(pub) != nil {
+		// The code for a bad federated signature is not confirmed ([L],
+		// protocols.md 1.7); Entra uses 700027 for certificate assertions.
+		return invalidClient(700027, "Client assertion contains an invalid signature. [Reason - The provided signature value did not match the expected signature value., Key ID: '%s', Issuer: '%s']", tok.KID, c.Iss)
+	}
+	if aerr := e.checkWindow(c); aerr != nil {
+		return aerr
+	}
+	return e.matchFIC(p, c)
+}
+
+// matchFIC finds a federated identity credential that matches the
+// assertion exactly. Credentials not yet propagated (effectiveAfter in the
+// future) do not match and turn a would-be match into AADSTS70021.
+func (e *Entra) matchFIC(p *world.Principal, c *assertionClaims) *aadError {
+	now := e.now()
+	var issuerOK, subjectOK []world.FederatedCredential
+	caseOnly, pending := false, false
+	for _, f := range p.FederatedCredentials {
+		if f.Issuer != c.Iss {
+			continue
+		}
+		if f.EffectiveAfter != nil && now.Before(*f.EffectiveAfter) {
+			pending = pending || f.Subject == c.Sub
+			continue
+		}
+		issuerOK = append(issuerOK, f)
+		switch {
+		case f.Subject == c.Sub:
+			subjectOK = append(subjectOK, f)
+		case strings.EqualFold(f.Subject, c.Sub):
+			caseOnly = true
+		}
+	}
+	for _, f := range subjectOK {
+		for _, a := range f.Audiences {
+			if c.Aud.Contains(a) {
+				return nil
+			}
+		}
+	}
+	aud := strings.Join(c.Aud, ", ")
+	switch {
+	case pending || e.opts.legacyFICCodes:
+		return invalidClient(70021, "No matching federated identity record found for presented assertion. Assertion Issuer: '%s'. Assertion Subject: '%s'. Assertion Audience: '%s'. %s", c.Iss, c.Sub, aud, ficDocs)
+	case len(issuerOK) == 0:
+		return invalidClient(700211, "No matching federated identity record found for presented assertion issuer '%s'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. %s", c.Iss, ficDocs)
+	case len(subjectOK) == 0 && caseOnly:
+		return invalidClient(7002138, "No matching federated identity record found for presented assertion subject '%s'. The subject matches with case-insensitive comparison, but not with case-sensitive comparison. Check your federated identity credential Subject, Audience and Issuer against the presented assertion. https://learn.microsoft.com/entra/workload-id/workload-identity-federation", c.Sub)
+	case len(subjectOK) == 0:
+		return invalidClient(700213, "No matching federated identity record found for presented assertion subject '%s'. Check your federated identity credential Subject, Audience and Issuer against the presented assertion. https://learn.microsoft.com/entra/workload-id/workload-identity-federation", c.Sub)
+	}
+	return invalidClient(700212, "No matching federated identity record found for presented assertion audience '%s'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. %s", aud, ficDocs)
+}
+
