@@ -1,6 +1,7 @@
 package fakeaad
 
 import (
+	"bytes"
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -100,7 +101,10 @@ func findCertificate(p *world.Principal, tok *jwtx.Token) *x509.Certificate {
 	if p.Application == nil {
 		return nil
 	}
-	want := thumbprint(tok)
+	want := decodeThumbprint(thumbprint(tok))
+	if want == nil {
+		return nil
+	}
 	for _, cr := range p.Application.Certificates {
 		cert, err := world.ParseCertificatePEM(cr.PEM)
 		if err != nil {
@@ -108,8 +112,19 @@ func findCertificate(p *world.Principal, tok *jwtx.Token) *x509.Certificate {
 		}
 		s256 := sha256.Sum256(cert.Raw)
 		s1 := sha1.Sum(cert.Raw)
-		if want == base64.RawURLEncoding.EncodeToString(s256[:]) || want == base64.RawURLEncoding.EncodeToString(s1[:]) {
+		if bytes.Equal(want, s256[:]) || bytes.Equal(want, s1[:]) {
 			return cert
+		}
+	}
+	return nil
+}
+
+// decodeThumbprint accepts the base64 flavours clients use for x5t and
+// x5t#S256 (MSAL writes standard base64, RFC 7515 says base64url).
+func decodeThumbprint(s string) []byte {
+	for _, enc := range []*base64.Encoding{base64.RawURLEncoding, base64.RawStdEncoding} {
+		if b, err := enc.DecodeString(strings.TrimRight(s, "=")); err == nil {
+			return b
 		}
 	}
 	return nil
@@ -145,5 +160,3 @@ func (e *Entra) checkWindow(c *assertionClaims) *aadError {
 	}
 	return nil
 }
-
-

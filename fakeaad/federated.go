@@ -80,4 +80,3 @@ func (e *Entra) matchFIC(p *world.Principal, c *assertionClaims) *aadError {
 	}
 	return invalidClient(700212, "No matching federated identity record found for presented assertion audience '%s'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. %s", aud, ficDocs)
 }
-

@@ -208,6 +208,17 @@ func (c *compiler) addPrincipal(p *Principal) {
 	}
 }
 
+// uniqueIDs reports explicit client or object IDs that another principal
+// already has: lookups by ID would silently find only one of them.
+func (c *compiler) uniqueIDs(clientPath, clientID, objectPath, objectID string) {
+	if p, ok := c.ix.byClientID[clientID]; ok {
+		c.add(clientPath, "%q is already the client ID of %q", clientID, p.Name)
+	}
+	if p, ok := c.ix.byObjectID[objectID]; ok {
+		c.add(objectPath, "%q is already the object ID of %q", objectID, p.Name)
+	}
+}
+
 func (c *compiler) identities() {
 	seen := map[string]bool{}
 	for i := range c.w.Identities {
@@ -220,6 +231,7 @@ func (c *compiler) identities() {
 		}
 		c.guid(path+".clientId", &id.ClientID, ids.Derive("identity-client", s.ID, g.Name, id.Name))
 		c.guid(path+".principalId", &id.PrincipalID, ids.Derive("identity-principal", s.ID, g.Name, id.Name))
+		c.uniqueIDs(path+".clientId", id.ClientID, path+".principalId", id.PrincipalID)
 		c.addPrincipal(&Principal{
 			Kind: KindUserAssigned, Name: id.Name, TenantID: c.tenantID(path, s.Tenant),
 			ClientID: id.ClientID, ObjectID: id.PrincipalID,
@@ -237,6 +249,7 @@ func (c *compiler) applications() {
 		tid := c.tenantID(path+".tenant", a.Tenant)
 		c.guid(path+".clientId", &a.ClientID, ids.Derive("app-client", tid, a.Name))
 		c.guid(path+".objectId", &a.ObjectID, ids.Derive("app-principal", tid, a.Name))
+		c.uniqueIDs(path+".clientId", a.ClientID, path+".objectId", a.ObjectID)
 		for j, s := range a.Secrets {
 			if s.Value == "" {
 				c.add(fmt.Sprintf("%s.secrets[%d].value", path, j), "is required")

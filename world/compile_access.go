@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/azsim/azsim/internal/ids"
 )
 
 // MaxFederatedCredentials is the per-identity limit (protocols.md 1.8).
@@ -67,15 +69,18 @@ func (c *compiler) fics(path, owner string, kind PrincipalKind, fics []Federated
 
 func (c *compiler) ficIssuer(fp string, f *FederatedCredential) {
 	switch {
-	case f.Cluster != "" && f.Issuer != "":
-		c.add(fp, "set either issuer or cluster, not both")
 	case f.Cluster != "":
 		cl, ok := c.ix.clusterByName[lower(f.Cluster)]
-		if !ok {
+		switch {
+		case f.Issuer != "" && (!ok || f.Issuer != cl.IssuerURL):
+			// A compiled world carries both, the issuer derived from the
+			// cluster; they must then agree.
+			c.add(fp, "set either issuer or cluster, not both")
+		case !ok:
 			c.add(fp+".cluster", "unknown cluster %q", f.Cluster)
-			return
+		default:
+			f.Issuer = cl.IssuerURL
 		}
-		f.Issuer = cl.IssuerURL
 	case f.Issuer == "":
 		c.add(fp+".issuer", "is required (or set cluster)")
 	default:
@@ -197,15 +202,13 @@ func (c *compiler) principalRef(path, ref string) (*Principal, string) {
 		return ps[0], ps[0].ObjectID
 	case len(ps) > 1:
 		c.add(path, "%q is ambiguous: %d principals have that name", ref, len(ps))
-	case isGUIDLike(ref):
+	case ids.IsGUID(ref):
 		return nil, lower(ref) // a principal outside the world
 	default:
 		c.add(path, "unknown principal %q (an identity, application, cluster, <cluster>/<nodePool> or object ID)", ref)
 	}
 	return nil, ""
 }
-
-func isGUIDLike(s string) bool { return len(s) == 36 && strings.Count(s, "-") == 4 }
 
 // scope resolves a scope shorthand or ARM ID to a lower-cased ARM ID.
 func (c *compiler) scope(path, s string) string {

@@ -48,9 +48,14 @@ func (n condCmp) eval(_, repo string) bool {
 
 const repoAttribute = "@Request[Microsoft.ContainerRegistry/registries/repositories:name]"
 
+// maxConditionDepth bounds the nesting of a condition, so that a hostile
+// world file cannot exhaust the parser's stack (which is fatal in Go).
+const maxConditionDepth = 64
+
 type condParser struct {
-	s   string
-	pos int
+	s     string
+	pos   int
+	depth int
 }
 
 // ValidateCondition reports whether cond is a condition azsim can evaluate.
@@ -111,6 +116,10 @@ func (p *condParser) and() (condExpr, error) {
 }
 
 func (p *condParser) unary() (condExpr, error) {
+	if p.depth++; p.depth > maxConditionDepth {
+		return nil, fmt.Errorf("nested more than %d levels deep at offset %d", maxConditionDepth, p.pos)
+	}
+	defer func() { p.depth-- }()
 	switch {
 	case p.keyword("!"):
 		x, err := p.unary()

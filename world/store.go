@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Store holds the current world behind one lock and hands out immutable
@@ -59,6 +60,23 @@ func (s *Store) Update(fn func(w *World) error) (*Index, error) {
 	if err != nil {
 		return nil, err
 	}
+	keepDeadlines(s.cur.Load(), ix)
 	s.cur.Store(ix)
 	return ix, nil
+}
+
+// keepDeadlines carries over the propagation deadline of every role
+// assignment that old already had, so that an update restarts only the
+// delays of the assignments it adds or changes (RoleAssignment.EffectiveAfter
+// is measured from when the assignment was loaded).
+func keepDeadlines(old, ix *Index) {
+	prev := map[RoleAssignment][]time.Time{}
+	for _, a := range old.Assignments {
+		prev[a.Source] = append(prev[a.Source], a.EffectiveAt)
+	}
+	for _, a := range ix.Assignments {
+		if ts := prev[a.Source]; len(ts) > 0 {
+			a.EffectiveAt, prev[a.Source] = ts[0], ts[1:]
+		}
+	}
 }

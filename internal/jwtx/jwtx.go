@@ -177,7 +177,7 @@ func Parse(raw string) (*Token, error) {
 	if strings.Count(raw, ".") != 2 {
 		return nil, fmt.Errorf("%w: want 3 dot-separated parts", ErrMalformed)
 	}
-	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256, jose.PS256})
+	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256, jose.PS256})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}

@@ -1,0 +1,146 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/azsim/azsim/internal/state"
+	"github.com/azsim/azsim/sim"
+	"github.com/azsim/azsim/world"
+)
+
+func (e *env) envCmd() *cobra.Command {
+	var stateDir, pool, sa, cluster string
+	cmd := &cobra.Command{
+		Use:   "env",
+		Short: "Print shell exports and /etc/hosts lines that point a shell at a running simulator",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			if pool != "" && sa != "" {
+				return usageErr("--node-pool and --service-account are mutually exclusive")
+			}
+			return e.env(stateDir, pool, sa, cluster)
+		},
+	}
+	stateDirFlag(cmd, &stateDir)
+	cmd.Flags().StringVar(&pool, "node-pool", "", "node pool whose kubelet identity to use (CLUSTER/POOL or POOL)")
+	cmd.Flags().StringVar(&sa, "service-account", "", "service account (NAMESPACE/NAME) to act as, like the workload-identity webhook")
+	cmd.Flags().StringVar(&cluster, "cluster", "", "cluster of the service account (default: the first cluster)")
+	return cmd
+}
+
+func (e *env) env(stateDir, pool, sa, cluster string) error {
+	a, err := connect(stateDir)
+	if err != nil {
+		return err
+	}
+	ix, err := a.world()
+	if err != nil {
+		return err
+	}
+	_, port := splitPort(a.ep.HTTPS)
+	out := e.stdout
+	fmt.Fprintf(out, "export SSL_CERT_FILE=%s\n", shellQuote(a.ep.CAFile))
+	fmt.Fprintf(out, "export AZURE_AUTHORITY_HOST=https://%s%s/\n", world.EntraHost, port)
+	tenant := a.ep.TenantID
+	switch {
+	case sa != "":
+		if err := e.envServiceAccount(out, a, ix, stateDir, sa, cluster, &tenant); err != nil {
+			return err
+		}
+	case pool != "":
+		p, ok := ix.NodePool(pool)
+		if !ok {
+			return usageErr("unknown node pool %q", pool)
+		}
+		if p.Cluster.Kubelet != nil {
+			fmt.Fprintf(out, "export AZURE_CLIENT_ID=%s\n", p.Cluster.Kubelet.ClientID)
+		}
+		ref := p.Cluster.Name + "/" + p.Name
+		fmt.Fprintf(out, "export AZSIM_IMDS_ENDPOINT=http://%s\n", a.ep.IMDS[ref])
+		fmt.Fprintf(out, "# IMDS is hard-coded to 169.254.169.254 in the Azure SDKs: use `azsim exec --node-pool %s` to reach it there.\n", ref)
+	}
+	fmt.Fprintf(out, "export AZURE_TENANT_ID=%s\n", tenant)
+	host, _ := splitPort(a.ep.HTTPS)
+	fmt.Fprintf(out, "# Add to /etc/hosts (the fakes listen on %s):\n", a.ep.HTTPS)
+	for _, h := range ix.Hosts() {
+		fmt.Fprintf(out, "# %s %s\n", host, h)
+	}
+	if port != "" {
+		fmt.Fprintf(out, "# The HTTPS port is %s, not 443: clients must use it in URLs, and azidentity needs DisableInstanceDiscovery (or use `azsim exec`).\n", port[1:])
+	}
+	return nil
+}
+
+// envServiceAccount writes a fresh token file and the workload-identity
+// variables, as the webhook would inject them (protocols.md 5.4).
+func (e *env) envServiceAccount(out io.Writer, a *adminClient, ix *world.Index, stateDir, sa, cluster string, tenant *string) error {
+	ns, name, err := splitNSName(sa)
+	if err != nil {
+		return err
+	}
+	c := ix.Clusters
+	if cluster != "" {
+		ci, ok := ix.Cluster(cluster)
+		if !ok {
+			return usageErr("unknown cluster %q", cluster)
+		}
+		c = []*world.ClusterInfo{ci}
+	}
+	if len(c) == 0 {
+		return usageErr("the world has no cluster")
+	}
+	p := federatedPrincipal(ix, c[0].IssuerURL, "system:serviceaccount:"+ns+":"+name)
+	if p == nil {
+		return failed(fmt.Errorf("no identity of the world has a federated credential for issuer %s and subject system:serviceaccount:%s:%s", c[0].IssuerURL, ns, name))
+	}
+	tok, err := e.mintSA(stateDir, sim.ServiceAccountTokenRequest{Cluster: c[0].Name, Namespace: ns, ServiceAccount: name})
+	if err != nil {
+		return err
+	}
+	dir := filepath.Join(stateDir, "tokens", ns, name)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return failed(err)
+	}
+	file := filepath.Join(dir, "azure-identity-token")
+	if err := state.WriteFile(file, []byte(tok.Token), 0o600); err != nil {
+		return failed(err)
+	}
+	*tenant = p.TenantID
+	fmt.Fprintf(out, "export AZURE_CLIENT_ID=%s\n", p.ClientID)
+	fmt.Fprintf(out, "export AZURE_FEDERATED_TOKEN_FILE=%s\n", shellQuote(file))
+	return nil
+}
+
+// federatedPrincipal finds the identity or application with a federated
+// credential for issuer and subject.
+func federatedPrincipal(ix *world.Index, issuer, subject string) *world.Principal {
+	for _, p := range ix.Principals {
+		for _, f := range p.FederatedCredentials {
+			if f.Issuer == issuer && f.Subject == subject {
+				return p
+			}
+		}
+	}
+	return nil
+}
+
+func shellQuote(s string) string {
+	return "'" + filepathReplace(s) + "'"
+}
+
+func filepathReplace(s string) string {
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\'' {
+			out = append(out, `'\''`...)
+			continue
+		}
+		out = append(out, s[i])
+	}
+	return string(out)
+}

@@ -1,0 +1,159 @@
+package sim
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/azsim/azsim/world"
+)
+
+// startAdmin serves the admin API (DESIGN.md "Admin API"). Bound beyond
+// loopback it requires a token.
+func (s *Sim) startAdmin() error {
+	host, _, err := net.SplitHostPort(s.opts.adminAddr)
+	if err != nil {
+		return fmt.Errorf("admin address %q: %w", s.opts.adminAddr, err)
+	}
+	if ip := net.ParseIP(host); (ip == nil || !ip.IsLoopback()) && host != "localhost" && s.opts.adminToken == "" {
+		return fmt.Errorf("admin address %q is not loopback: an admin token is required", s.opts.adminAddr)
+	}
+	ln, err := net.Listen("tcp", s.opts.adminAddr)
+	if err != nil {
+		return fmt.Errorf("listening for the admin API on %s: %w", s.opts.adminAddr, err)
+	}
+	s.admin = ln.Addr().String()
+	s.serve(ln, s.adminRoutes())
+	return nil
+}
+
+func (s *Sim) adminRoutes() http.Handler {
+	r := chi.NewRouter()
+	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+	r.Group(func(r chi.Router) {
+		r.Use(s.requireToken)
+		r.Get("/api/world", func(w http.ResponseWriter, _ *http.Request) { adminJSON(w, http.StatusOK, s.Store.Snapshot().World) })
+		r.Put("/api/world", s.putWorld)
+		r.Get("/api/clock", s.getClock)
+		r.Post("/api/clock", s.postClock)
+		r.Get("/api/endpoints", func(w http.ResponseWriter, _ *http.Request) { adminJSON(w, http.StatusOK, s.Endpoints()) })
+		r.Post("/api/clusters/{cluster}/rotate-keys", s.rotateKeys)
+		r.Post("/api/tokens/serviceaccount", s.postServiceAccountToken)
+	})
+	return r
+}
+
+// requireToken checks the bearer token when one is configured.
+func (s *Sim) requireToken(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.opts.adminToken != "" {
+			got, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if subtle.ConstantTimeCompare([]byte(got), []byte(s.opts.adminToken)) != 1 {
+				adminError(w, http.StatusUnauthorized, errors.New("admin token required"))
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Sim) putWorld(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, world.MaxWorldSize+1))
+	if err != nil {
+		adminError(w, http.StatusBadRequest, err)
+		return
+	}
+	wd, err := world.Parse(body)
+	if err == nil {
+		_, err = s.Store.Replace(wd)
+	}
+	if err != nil {
+		adminError(w, http.StatusBadRequest, err)
+		return
+	}
+	adminJSON(w, http.StatusOK, s.Store.Snapshot().World)
+}
+
+type clockState struct {
+	Now string `json:"now"`
+}
+
+func (s *Sim) getClock(w http.ResponseWriter, _ *http.Request) {
+	adminJSON(w, http.StatusOK, clockState{s.opts.clock.Now().UTC().Format(time.RFC3339Nano)})
+}
+
+// postClock moves the simulated clock: {"advance":"3h"} or {"set":RFC3339}.
+func (s *Sim) postClock(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Advance string `json:"advance"`
+		Set     string `json:"set"`
+	}
+	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<16))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		adminError(w, http.StatusBadRequest, fmt.Errorf("clock request: %w", err))
+		return
+	}
+	switch {
+	case req.Advance != "" && req.Set != "":
+		adminError(w, http.StatusBadRequest, errors.New("clock request: set either advance or set, not both"))
+		return
+	case req.Advance != "":
+		d, err := time.ParseDuration(req.Advance)
+		if err != nil {
+			adminError(w, http.StatusBadRequest, fmt.Errorf("clock request: advance: %w", err))
+			return
+		}
+		s.opts.clock.Advance(d)
+	case req.Set != "":
+		t, err := time.Parse(time.RFC3339, req.Set)
+		if err != nil {
+			adminError(w, http.StatusBadRequest, fmt.Errorf("clock request: set: %w", err))
+			return
+		}
+		s.opts.clock.Set(t)
+	default:
+		adminError(w, http.StatusBadRequest, errors.New(`clock request: want {"advance":"<duration>"} or {"set":"<RFC3339>"}`))
+		return
+	}
+	s.getClock(w, r)
+}
+
+func (s *Sim) rotateKeys(w http.ResponseWriter, r *http.Request) {
+	name := chi.URLParam(r, "cluster")
+	c, ok := s.Store.Snapshot().Cluster(name)
+	if !ok {
+		adminError(w, http.StatusNotFound, fmt.Errorf("unknown cluster %q", name))
+		return
+	}
+	keys, err := s.IssuerKeys.Rotate(c.Name, r.URL.Query().Get("dropOld") == "true")
+	if err != nil {
+		adminError(w, http.StatusInternalServerError, err)
+		return
+	}
+	kids := []string{}
+	for _, k := range keys {
+		kids = append(kids, k.KID)
+	}
+	adminJSON(w, http.StatusOK, map[string]any{"cluster": c.Name, "kids": kids})
+}
+
+func adminJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func adminError(w http.ResponseWriter, status int, err error) {
+	adminJSON(w, status, map[string]any{"error": err.Error(), "problems": strings.Split(err.Error(), "\n")})
+}

@@ -1,0 +1,32 @@
+package sim
+
+import (
+	"fmt"
+	"net"
+
+	"github.com/azsim/azsim/fakeimds"
+)
+
+// startIMDS opens one plain-HTTP IMDS listener per node pool: the pool's
+// imdsAddress, else the configured IMDS address for the first pool without
+// one, else an ephemeral loopback port (DESIGN.md "Network shape").
+func (s *Sim) startIMDS() error {
+	defaultUsed := false
+	for _, p := range s.Store.Snapshot().NodePools() {
+		ref := p.Cluster.Name + "/" + p.Name
+		addr := p.IMDSAddress
+		if addr == "" && !defaultUsed {
+			addr, defaultUsed = s.opts.imdsAddr, true
+		}
+		if addr == "" {
+			addr = "127.0.0.1:0"
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("listening for the IMDS of node pool %s on %s: %w", ref, addr, err)
+		}
+		s.imds[ref] = ln.Addr().String()
+		s.serve(ln, fakeimds.New(s.Store, ref, s.Entra, fakeimds.WithLogger(s.opts.logger)))
+	}
+	return nil
+}

@@ -1,0 +1,65 @@
+package sim
+
+import (
+	"io"
+	"log/slog"
+
+	"github.com/azsim/azsim/world"
+)
+
+// Option configures a simulator.
+type Option func(*options)
+
+type options struct {
+	world      *world.World
+	stateDir   string
+	httpsAddr  string
+	imdsAddr   string
+	adminAddr  string
+	adminToken string
+	logger     *slog.Logger
+	clock      *world.SimClock
+}
+
+// WithWorld sets the world (default: world.Default()).
+func WithWorld(w *world.World) Option { return func(o *options) { o.world = w } }
+
+// WithStateDir sets the state directory holding the CA and signing keys.
+func WithStateDir(dir string) Option { return func(o *options) { o.stateDir = dir } }
+
+// WithHTTPSAddr sets the HTTPS listen address (default 127.0.0.1:8443).
+func WithHTTPSAddr(a string) Option { return func(o *options) { o.httpsAddr = a } }
+
+// WithIMDSAddr sets the IMDS address of the first node pool that declares
+// none (default 127.0.0.1:8079). Other such pools get ephemeral ports.
+func WithIMDSAddr(a string) Option { return func(o *options) { o.imdsAddr = a } }
+
+// WithAdminAddr sets the admin API address (default 127.0.0.1:8078).
+func WithAdminAddr(a string) Option { return func(o *options) { o.adminAddr = a } }
+
+// WithAdminToken requires "Authorization: Bearer <token>" on the admin API
+// (mandatory when it is bound beyond loopback).
+func WithAdminToken(tok string) Option { return func(o *options) { o.adminToken = tok } }
+
+// WithLogger sets the logger (default: discard).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithClock sets the simulated clock (default: wall time).
+func WithClock(c *world.SimClock) Option { return func(o *options) { o.clock = c } }
+
+func buildOptions(opts []Option) options {
+	o := options{httpsAddr: "127.0.0.1:8443", imdsAddr: "127.0.0.1:8079", adminAddr: "127.0.0.1:8078"}
+	for _, f := range opts {
+		f(&o)
+	}
+	if o.world == nil {
+		o.world = world.Default()
+	}
+	if o.logger == nil {
+		o.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.clock == nil {
+		o.clock = world.NewSimClock()
+	}
+	return o
+}

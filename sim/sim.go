@@ -1,0 +1,166 @@
+package sim
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/azsim/azsim/fakeaad"
+	"github.com/azsim/azsim/fakeoidc"
+	"github.com/azsim/azsim/internal/certs"
+	"github.com/azsim/azsim/internal/jwtx"
+	"github.com/azsim/azsim/internal/state"
+	"github.com/azsim/azsim/world"
+)
+
+// Sim is a running (or ready to run) simulator.
+type Sim struct {
+	opts   options
+	Store  *world.Store
+	State  *state.Dir
+	CA     *certs.CA
+	Entra  *fakeaad.Entra
+	Issuer *fakeoidc.Issuer
+	// IssuerKeys holds the clusters' issuer keys (rotation goes through it).
+	IssuerKeys *fakeoidc.StateKeys
+	// ACR serves every registry of the world.
+	ACR http.Handler
+
+	https   *tlsHost
+	servers []*http.Server
+	lns     []net.Listener
+	imds    map[string]string // node pool ("cluster/pool") → address
+	admin   string
+	wg      sync.WaitGroup
+}
+
+// New builds a simulator: it opens the state directory (creating the CA and
+// keys on first use), compiles the world, and wires the fakes. Nothing
+// listens until Start.
+func New(opts ...Option) (*Sim, error) {
+	o := buildOptions(opts)
+	if o.stateDir == "" {
+		return nil, errors.New("sim: a state directory is required")
+	}
+	store, err := world.NewStore(o.world, o.clock)
+	if err != nil {
+		return nil, fmt.Errorf("world: %w", err)
+	}
+	dir, err := state.Open(o.stateDir)
+	if err != nil {
+		return nil, err
+	}
+	ca, err := certs.LoadOrCreateCA(dir.File("ca.crt"), dir.File("ca.key"), time.Now())
+	if err != nil {
+		return nil, err
+	}
+	s := &Sim{opts: o, Store: store, State: dir, CA: ca, imds: map[string]string{}}
+	s.IssuerKeys = fakeoidc.NewStateKeys(dir)
+	s.Issuer = fakeoidc.New(store, s.IssuerKeys, fakeoidc.WithLogger(o.logger))
+	entraKeys, err := thumbprintKeys(dir, "entra")
+	if err != nil {
+		return nil, err
+	}
+	s.Entra, err = fakeaad.New(store, entraKeys, fakeaad.WithLogger(o.logger), fakeaad.WithHTTPClient(s.upstreamClient()))
+	if err != nil {
+		return nil, err
+	}
+	if err := s.wireRegistries(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func thumbprintKeys(dir *state.Dir, ring string) ([]*jwtx.Key, error) {
+	rsaKeys, err := dir.Ring(ring)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*jwtx.Key, 0, len(rsaKeys))
+	for _, k := range rsaKeys {
+		jk, err := jwtx.NewThumbprintKey(k)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, jk)
+	}
+	return out, nil
+}
+
+// Start binds every listener and serves until ctx ends or Close is called.
+func (s *Sim) Start(ctx context.Context) error {
+	s.https = newTLSHost(s.CA, s.Store, s.opts.clock)
+	ln, err := net.Listen("tcp", s.opts.httpsAddr)
+	if err != nil {
+		return fmt.Errorf("listening for HTTPS on %s: %w", s.opts.httpsAddr, err)
+	}
+	s.serve(tls.NewListener(ln, s.https.config()), s.hostRouter())
+	if err := s.startIMDS(); err != nil {
+		s.Close()
+		return err
+	}
+	if err := s.startAdmin(); err != nil {
+		s.Close()
+		return err
+	}
+	go func() {
+		<-ctx.Done()
+		s.Close()
+	}()
+	return nil
+}
+
+func (s *Sim) serve(ln net.Listener, h http.Handler) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
+	s.servers = append(s.servers, srv)
+	s.lns = append(s.lns, ln)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		_ = srv.Serve(ln)
+	}()
+}
+
+// Close stops every listener, waiting up to 5 s for requests in flight.
+func (s *Sim) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, srv := range s.servers {
+		_ = srv.Shutdown(ctx)
+	}
+	s.wg.Wait()
+}
+
+// Wait blocks until every server has stopped.
+func (s *Sim) Wait() { s.wg.Wait() }
+
+// HTTPSAddr is the address of the HTTPS listener.
+func (s *Sim) HTTPSAddr() string { return s.lns[0].Addr().String() }
+
+// AdminAddr is the address of the admin API.
+func (s *Sim) AdminAddr() string { return s.admin }
+
+// IMDSAddr returns the IMDS address of a node pool ("cluster/pool" or a
+// unique pool name).
+func (s *Sim) IMDSAddr(pool string) (string, bool) {
+	p, ok := s.Store.Snapshot().NodePool(pool)
+	if !ok {
+		return "", false
+	}
+	a, ok := s.imds[p.Cluster.Name+"/"+p.Name]
+	return a, ok
+}
+
+// DefaultIMDSAddr is the IMDS address of the first node pool.
+func (s *Sim) DefaultIMDSAddr() string {
+	pools := s.Store.Snapshot().NodePools()
+	if len(pools) == 0 {
+		return ""
+	}
+	return s.imds[pools[0].Cluster.Name+"/"+pools[0].Name]
+}

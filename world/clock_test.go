@@ -1,0 +1,89 @@
+package world
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// fakeWall is a wall clock the test moves by hand.
+type fakeWall struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (w *fakeWall) now() time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.t
+}
+
+func (w *fakeWall) sleep(d time.Duration) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.t = w.t.Add(d)
+}
+
+func TestSimClockFollowsWallClock(t *testing.T) {
+	t.Parallel()
+	wall := &fakeWall{t: t0}
+	c := &SimClock{wall: wall.now}
+	assert.Equal(t, t0, c.Now())
+	wall.sleep(time.Second)
+	assert.Equal(t, t0.Add(time.Second), c.Now(), "a running clock runs")
+
+	c.Advance(time.Hour)
+	assert.Equal(t, t0.Add(time.Hour+time.Second), c.Now())
+	wall.sleep(time.Second)
+	assert.Equal(t, t0.Add(time.Hour+2*time.Second), c.Now(), "and keeps running after Advance")
+
+	c.Advance(-2 * time.Hour)
+	assert.Equal(t, t0.Add(-time.Hour+2*time.Second), c.Now(), "Advance may go back")
+
+	target := time.Date(2031, 6, 1, 12, 0, 0, 0, time.UTC)
+	c.Set(target)
+	assert.Equal(t, target, c.Now())
+	wall.sleep(time.Minute)
+	assert.Equal(t, target.Add(time.Minute), c.Now(), "a running clock keeps running after Set")
+}
+
+func TestNewSimClockStartsAtWallTime(t *testing.T) {
+	t.Parallel()
+	before := time.Now()
+	now := NewSimClock().Now()
+	after := time.Now()
+	assert.False(t, now.Before(before))
+	assert.False(t, now.After(after))
+}
+
+func TestFixedClock(t *testing.T) {
+	t.Parallel()
+	c := NewFixedClock(t0)
+	assert.Equal(t, t0, c.Now())
+	assert.Equal(t, t0, c.Now(), "a fixed clock does not run")
+	c.Advance(90 * time.Second)
+	assert.Equal(t, t0.Add(90*time.Second), c.Now())
+	c.Advance(-time.Hour)
+	assert.Equal(t, t0.Add(90*time.Second-time.Hour), c.Now())
+	c.Set(t0.AddDate(1, 0, 0))
+	assert.Equal(t, t0.AddDate(1, 0, 0), c.Now())
+	var _ Clock = c
+}
+
+func TestSimClockConcurrentUse(t *testing.T) {
+	t.Parallel()
+	c := NewFixedClock(t0)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 100 {
+				c.Advance(time.Second)
+				_ = c.Now()
+			}
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, t0.Add(800*time.Second), c.Now())
+}
