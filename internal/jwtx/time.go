@@ -11,8 +11,13 @@ import (
 // Audience is a JWT "aud" claim: a string or an array of strings.
 type Audience []string
 
-// UnmarshalJSON accepts a string or an array of strings.
+// UnmarshalJSON accepts a string or an array of strings; null is no
+// audience (not the empty audience "").
 func (a *Audience) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*a = nil
+		return nil
+	}
 	var s string
 	if err := json.Unmarshal(b, &s); err == nil {
 		*a = Audience{s}
