@@ -16,9 +16,10 @@ import (
 
 // adminClient talks to a running simulator found through --state-dir.
 type adminClient struct {
-	ep    sim.Endpoints
-	token string
-	http  *http.Client
+	stateDir string
+	ep       sim.Endpoints
+	token    string
+	http     *http.Client
 }
 
 func connect(stateDir string) (*adminClient, error) {
@@ -26,7 +27,7 @@ func connect(stateDir string) (*adminClient, error) {
 	if err != nil {
 		return nil, failed(err)
 	}
-	return &adminClient{ep: ep, token: os.Getenv("AZSIM_ADMIN_TOKEN"), http: &http.Client{Timeout: 30 * time.Second}}, nil
+	return &adminClient{stateDir: stateDir, ep: ep, token: os.Getenv("AZSIM_ADMIN_TOKEN"), http: &http.Client{Timeout: 30 * time.Second}}, nil
 }
 
 func (a *adminClient) do(method, path string, in, out any) error {

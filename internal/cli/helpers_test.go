@@ -21,5 +21,7 @@ func mustPool(t *testing.T, caFile string) *x509.CertPool {
 
 func dialTo(addr string) func(ctx context.Context, network, _ string) (net.Conn, error) {
 	var d net.Dialer
-	return func(ctx context.Context, network, _ string) (net.Conn, error) { return d.DialContext(ctx, network, addr) }
+	return func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return d.DialContext(ctx, network, addr)
+	}
 }

@@ -1,0 +1,151 @@
+package cli
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/azsim/azsim/internal/flow"
+	"github.com/azsim/azsim/sim"
+	"github.com/azsim/azsim/world"
+)
+
+func (e *env) pullCmd() *cobra.Command {
+	var stateDir, pool, sa, cluster string
+	cmd := &cobra.Command{
+		Use:   "pull [--node-pool NAME | --service-account NS/NAME] IMAGE",
+		Short: "Pull an image through the real flow, as a node (kubelet) or as a pod",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if (pool == "") == (sa == "") {
+				return usageErr("set exactly one of --node-pool or --service-account")
+			}
+			return e.pull(cmd.Context(), stateDir, pool, sa, cluster, args[0])
+		},
+	}
+	stateDirFlag(cmd, &stateDir)
+	cmd.Flags().StringVar(&pool, "node-pool", "", "pull as this node pool's kubelet (VMSS flow)")
+	cmd.Flags().StringVar(&sa, "service-account", "", "pull as a pod with this service account, NAMESPACE/NAME (federated flow)")
+	cmd.Flags().StringVar(&cluster, "cluster", "", "cluster of the service account (default: the first cluster)")
+	return cmd
+}
+
+func (e *env) pull(ctx context.Context, stateDir, pool, sa, cluster, image string) error {
+	a, err := connect(stateDir)
+	if err != nil {
+		return err
+	}
+	ix, err := a.world()
+	if err != nil {
+		return err
+	}
+	var res *flow.Result
+	if pool != "" {
+		p, ok := ix.NodePool(pool)
+		if !ok {
+			return usageErr("unknown node pool %q", pool)
+		}
+		if p.Cluster.Kubelet == nil {
+			return usageErr("cluster %s has no kubelet identity", p.Cluster.Name)
+		}
+		ref := p.Cluster.Name + "/" + p.Name
+		c, err := flowClient(a.ep, ref)
+		if err != nil {
+			return failed(err)
+		}
+		fmt.Fprintf(e.stdout, "pull %s as node pool %s (kubelet identity %s, client_id %s)\n", image, ref, p.Cluster.Kubelet.Name, p.Cluster.Kubelet.ClientID)
+		res = c.VMSS(ctx, p.Cluster.TenantID, p.Cluster.Kubelet.ClientID, image)
+	} else {
+		if res, err = e.pullAsPod(ctx, a, ix, sa, cluster, image); err != nil {
+			return err
+		}
+	}
+	return report(e.stdout, res)
+}
+
+func (e *env) pullAsPod(ctx context.Context, a *adminClient, ix *world.Index, sa, cluster, image string) (*flow.Result, error) {
+	ns, name, err := splitNSName(sa)
+	if err != nil {
+		return nil, err
+	}
+	cl := ix.Clusters
+	if cluster != "" {
+		c, ok := ix.Cluster(cluster)
+		if !ok {
+			return nil, usageErr("unknown cluster %q", cluster)
+		}
+		cl = []*world.ClusterInfo{c}
+	}
+	if len(cl) == 0 {
+		return nil, usageErr("the world has no cluster")
+	}
+	subject := "system:serviceaccount:" + ns + ":" + name
+	p := federatedPrincipal(ix, cl[0].IssuerURL, subject)
+	if p == nil {
+		return nil, failed(fmt.Errorf("no identity has a federated credential for issuer %s and subject %s: the Entra exchange would fail with AADSTS700211/700213", cl[0].IssuerURL, subject))
+	}
+	tok, err := e.mintSA(a.stateDir, sim.ServiceAccountTokenRequest{Cluster: cl[0].Name, Namespace: ns, ServiceAccount: name})
+	if err != nil {
+		return nil, err
+	}
+	c, err := flowClient(a.ep, "")
+	if err != nil {
+		return nil, failed(err)
+	}
+	fmt.Fprintf(e.stdout, "pull %s as service account %s/%s of cluster %s (identity %s, client_id %s)\n", image, ns, name, cl[0].Name, p.Name, p.ClientID)
+	return c.Federated(ctx, p.TenantID, p.ClientID, tok.Token, image), nil
+}
+
+func report(out io.Writer, res *flow.Result) error {
+	for _, h := range res.Hops {
+		mark := "ok  "
+		if !h.OK {
+			mark = "FAIL"
+		}
+		fmt.Fprintf(out, "  %s %-9s %s\n", mark, h.Name, h.Detail)
+	}
+	if h, bad := res.Failed(); bad {
+		return failed(fmt.Errorf("pull failed at hop %q (status %d)", h.Name, h.Status))
+	}
+	fmt.Fprintf(out, "pulled %s\n", res.Digest)
+	return nil
+}
+
+// flowClient reaches a running simulator by the real names: every host to
+// the HTTPS listener, 169.254.169.254 to the node pool's IMDS.
+func flowClient(ep sim.Endpoints, pool string) (*flow.Client, error) {
+	ca, err := os.ReadFile(ep.CAFile)
+	if err != nil {
+		return nil, fmt.Errorf("reading the simulator CA: %w", err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(ca) {
+		return nil, fmt.Errorf("%s holds no certificate", ep.CAFile)
+	}
+	imds := ep.IMDS[pool]
+	if imds == "" {
+		for _, v := range ep.IMDS {
+			imds = v
+			break
+		}
+	}
+	var d net.Dialer
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if host, _, _ := net.SplitHostPort(addr); host == sim.IMDSHost {
+				return d.DialContext(ctx, network, imds)
+			}
+			return d.DialContext(ctx, network, ep.HTTPS)
+		},
+		TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
+	}
+	return &flow.Client{HTTP: &http.Client{Transport: tr, Timeout: 2 * time.Minute}}, nil
+}
