@@ -106,7 +106,11 @@ func (d *Dir) Rotate(name string, keep int) ([]*rsa.PrivateKey, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	keys, err := d.loadRing(name)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if errors.Is(err, fs.ErrNotExist) {
+		// Rotating a ring nobody used yet: create its first key, then rotate.
+		keys, err = d.grow(name, nil, 1)
+	}
+	if err != nil {
 		return nil, err
 	}
 	return d.grow(name, keys, keep)
