@@ -26,6 +26,7 @@ type assertionClaims struct {
 	Exp *jwtx.NumericDate `json:"exp"`
 	Nbf *jwtx.NumericDate `json:"nbf"`
 	Iat *jwtx.NumericDate `json:"iat"`
+	JTI string            `json:"jti"`
 }
 
 // authenticate checks the client credential and returns the appidacr value

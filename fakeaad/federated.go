@@ -2,7 +2,9 @@ package fakeaad
 
 import (
 	"context"
+	"github.com/azsim/azsim/internal/trace"
 	"strings"
+	"time"
 
 	"github.com/azsim/azsim/internal/jwtx"
 	"github.com/azsim/azsim/world"
@@ -15,6 +17,14 @@ const ficDocs = "https://docs.microsoft.com/en-us/azure/active-directory/develop
 // (700024), then federated identity credential matching on issuer (700211),
 // subject (700213, 7002138 when only the case differs) and audience (700212).
 func (e *Entra) checkFederated(ctx context.Context, p *world.Principal, tok *jwtx.Token, c *assertionClaims) *aadError {
+	trace.AnnotateContext(ctx, func(d *trace.Decision) {
+		d.TokenIn = c.JTI
+		d.Facts["issuer"], d.Facts["subject"], d.Facts["audience"] = c.Iss, c.Sub, strings.Join(c.Aud, ",")
+		d.Facts["kid"] = tok.KID
+		if c.Exp != nil {
+			d.Facts["assertionExpiry"] = c.Exp.UTC().Format(time.RFC3339)
+		}
+	})
 	if c.Iss == "" || c.Sub == "" || len(c.Aud) == 0 {
 		return invalidRequest(50027, "JWT token is invalid or malformed.")
 	}

@@ -46,7 +46,7 @@ func (e *Entra) mint(p *world.Principal, resource, appidacr string, lifetime tim
 		return world.IssuedToken{}, err
 	}
 	return world.IssuedToken{
-		AccessToken: raw, Resource: resource, ClientID: p.ClientID,
+		AccessToken: raw, ID: c.UTI, Resource: resource, ClientID: p.ClientID,
 		IssuedAt: now.Add(-world.Backdate), NotBefore: now.Add(-world.Backdate), ExpiresOn: now.Add(lifetime),
 	}, nil
 }

@@ -1,6 +1,8 @@
 package fakeaad
 
 import (
+	"fmt"
+	"github.com/azsim/azsim/internal/trace"
 	"net/http"
 	"strings"
 
@@ -35,6 +37,9 @@ func (e *Entra) token(v2 bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		resp, aerr := e.issue(r, v2)
 		if aerr != nil {
+			trace.Annotate(r, func(d *trace.Decision) {
+				d.Error, d.Reason = fmt.Sprintf("AADSTS%d", aerr.number), aerr.text
+			})
 			e.opts.logger.Info("token request refused", "path", r.URL.Path, "code", aerr.number, "client_id", r.PostForm.Get("client_id"))
 			writeError(w, r, e.now(), aerr)
 			return
@@ -60,11 +65,16 @@ func (e *Entra) issue(r *http.Request, v2 bool) (any, *aadError) {
 	if aerr := req.parse(); aerr != nil {
 		return nil, aerr
 	}
+	trace.Annotate(r, func(d *trace.Decision) {
+		d.Resource = req.resource
+		d.Facts["clientId"], d.Facts["tenant"] = req.clientID, tenant.ID
+	})
 	p, ok := ix.PrincipalByClientID(req.clientID)
 	if !ok || p.TenantID != tenant.ID || p.Kind == world.KindSystemAssigned {
 		return nil, newError(http.StatusBadRequest, "unauthorized_client", 700016,
 			"Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", req.clientID, tenant.Name)
 	}
+	trace.Annotate(r, func(d *trace.Decision) { d.Principal, d.PrincipalID = p.Name, p.ObjectID })
 	acr, aerr := e.authenticate(r, req, p)
 	if aerr != nil {
 		return nil, aerr
@@ -77,6 +87,7 @@ func (e *Entra) issue(r *http.Request, v2 bool) (any, *aadError) {
 	if err != nil {
 		return nil, newError(http.StatusInternalServerError, "server_error", 50000, "There was an error issuing a token: %v.", err)
 	}
+	trace.Annotate(r, func(d *trace.Decision) { d.TokenOut = tok.ID })
 	return tokenResponse(tok, v2), nil
 }
 

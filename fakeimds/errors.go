@@ -3,6 +3,7 @@ package fakeimds
 import (
 	"errors"
 	"fmt"
+	"github.com/azsim/azsim/internal/trace"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -149,8 +150,27 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	if ae.status == http.StatusMethodNotAllowed {
 		w.Header().Set("Allow", http.MethodGet)
 	}
+	trace.Annotate(r, func(d *trace.Decision) {
+		d.Error, d.Reason = errorText(ae.body), ae.reason
+		d.Facts["pool"] = h.pool
+	})
 	h.log.LogAttrs(r.Context(), slog.LevelInfo, "imds request refused",
 		slog.String("pool", h.pool), slog.String("method", r.Method), slog.String("path", r.URL.Path),
 		slog.Int("status", ae.status), slog.String("reason", ae.reason))
 	h.writeJSON(w, ae.status, ae.body)
+}
+
+// errorText is the identifier of an error body for the trace: the
+// error_description (or error) IMDS answered.
+func errorText(body any) string {
+	switch b := body.(type) {
+	case oauthBody:
+		if b.ErrorDescription != "" {
+			return b.ErrorDescription
+		}
+		return b.Error
+	case instanceBody:
+		return b.Error
+	}
+	return ""
 }

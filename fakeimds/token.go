@@ -1,6 +1,7 @@
 package fakeimds
 
 import (
+	"github.com/azsim/azsim/internal/trace"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -38,14 +39,23 @@ func (h *handler) token(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	trace.Annotate(r, func(d *trace.Decision) {
+		d.Resource = req.Resource
+		d.Facts["pool"], d.Facts["vmss"] = h.pool, np.VMSS
+		if req.Selector.Name != "" {
+			d.Facts["selector"] = req.Selector.Name + "=" + req.Selector.Value
+		}
+	})
 	p, err := selectIdentity(np, req.Selector)
 	if err != nil {
 		return err
 	}
+	trace.Annotate(r, func(d *trace.Decision) { d.Principal, d.PrincipalID = p.Name, p.ObjectID })
 	tok, err := h.issuer.IssueManagedIdentityToken(p, req.mintResource())
 	if err != nil {
 		return err
 	}
+	trace.Annotate(r, func(d *trace.Decision) { d.TokenOut = tok.ID })
 	now := h.store.Clock().Now()
 	h.log.LogAttrs(r.Context(), slog.LevelInfo, "imds token issued",
 		slog.String("pool", h.pool), slog.String("principal", p.Name),

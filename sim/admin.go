@@ -47,6 +47,11 @@ func (s *Sim) adminRoutes() http.Handler {
 		r.Get("/api/endpoints", func(w http.ResponseWriter, _ *http.Request) { adminJSON(w, http.StatusOK, s.Endpoints()) })
 		r.Post("/api/clusters/{cluster}/rotate-keys", s.rotateKeys)
 		r.Post("/api/tokens/serviceaccount", s.postServiceAccountToken)
+		r.Get("/api/trace", s.getTrace)
+		r.Get("/api/faults", func(w http.ResponseWriter, _ *http.Request) { adminJSON(w, http.StatusOK, s.Faults.List()) })
+		r.Post("/api/faults", s.postFault)
+		r.Delete("/api/faults", s.deleteFaults)
+		r.Delete("/api/faults/{id}", s.deleteFaults)
 	})
 	return r
 }

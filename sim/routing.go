@@ -12,6 +12,11 @@ import (
 // login.microsoftonline.com → Entra, a registry login server → ACR, a
 // cluster issuer host → the OIDC issuer (DESIGN.md "Network shape").
 func (s *Sim) hostRouter() http.Handler {
+	entra, issuer := s.wrap("entra", s.Entra), s.wrap("oidc", s.Issuer)
+	var acr http.Handler
+	if s.ACR != nil {
+		acr = s.wrap("acr", s.ACR)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		host := strings.ToLower(r.Host)
 		if h, _, err := net.SplitHostPort(host); err == nil {
@@ -20,11 +25,11 @@ func (s *Sim) hostRouter() http.Handler {
 		ix := s.Store.Snapshot()
 		switch {
 		case host == world.EntraHost:
-			s.Entra.ServeHTTP(w, r)
-		case s.ACR != nil && isRegistry(ix, host):
-			s.ACR.ServeHTTP(w, r)
+			entra.ServeHTTP(w, r)
+		case acr != nil && isRegistry(ix, host):
+			acr.ServeHTTP(w, r)
 		case isIssuerHost(ix, host):
-			s.Issuer.ServeHTTP(w, r)
+			issuer.ServeHTTP(w, r)
 		default:
 			http.Error(w, "azsim: no fake serves host "+host, http.StatusMisdirectedRequest)
 		}

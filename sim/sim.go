@@ -13,8 +13,11 @@ import (
 	"github.com/azsim/azsim/fakeaad"
 	"github.com/azsim/azsim/fakeoidc"
 	"github.com/azsim/azsim/internal/certs"
+	"github.com/azsim/azsim/internal/diagnose"
+	"github.com/azsim/azsim/internal/faults"
 	"github.com/azsim/azsim/internal/jwtx"
 	"github.com/azsim/azsim/internal/state"
+	"github.com/azsim/azsim/internal/trace"
 	"github.com/azsim/azsim/world"
 )
 
@@ -30,6 +33,10 @@ type Sim struct {
 	IssuerKeys *fakeoidc.StateKeys
 	// ACR serves every registry of the world.
 	ACR http.Handler
+	// Trace records a decision for every request the fakes answer.
+	Trace *trace.Log
+	// Faults holds injected failures.
+	Faults *faults.Set
 
 	https   *tlsHost
 	servers []*http.Server
@@ -59,7 +66,8 @@ func New(opts ...Option) (*Sim, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Sim{opts: o, Store: store, State: dir, CA: ca, imds: map[string]string{}}
+	s := &Sim{opts: o, Store: store, State: dir, CA: ca, imds: map[string]string{},
+		Trace: trace.NewLog(traceSize, diagnose.Hinter(store)), Faults: faults.NewSet(nil)}
 	s.IssuerKeys = fakeoidc.NewStateKeys(dir)
 	s.Issuer = fakeoidc.New(store, s.IssuerKeys, fakeoidc.WithLogger(o.logger))
 	entraKeys, err := thumbprintKeys(dir, "entra")
@@ -90,6 +98,14 @@ func thumbprintKeys(dir *state.Dir, ring string) ([]*jwtx.Key, error) {
 		out = append(out, jk)
 	}
 	return out, nil
+}
+
+// traceSize is how many decisions the trace keeps.
+const traceSize = 2000
+
+// wrap puts the trace and the fault injector in front of a fake.
+func (s *Sim) wrap(service string, h http.Handler) http.Handler {
+	return trace.Middleware(service, s.opts.clock, s.Trace)(s.Faults.Middleware(service)(h))
 }
 
 // Start binds every listener and serves until ctx ends or Close is called.

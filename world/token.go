@@ -16,6 +16,8 @@ const (
 // IssuedToken is an Entra access token minted for a principal.
 type IssuedToken struct {
 	AccessToken string
+	// ID is the token's unique identifier (uti), for correlation.
+	ID string
 	// Resource is the resource the token is for, as requested.
 	Resource  string
 	ClientID  string

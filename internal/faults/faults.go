@@ -1,0 +1,214 @@
+// Package faults injects failures into the fakes: per service and endpoint,
+// a status code with a body and headers (such as Retry-After), added
+// latency, a probability and a count. Rules are managed through the admin
+// API (POST|DELETE /api/faults) and applied by Middleware in front of each
+// fake, so the fakes themselves stay unaware of them.
+package faults
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/azsim/azsim/internal/trace"
+)
+
+// Rule is one injected fault.
+type Rule struct {
+	ID string `json:"id"`
+	// Service is entra, oidc, imds, acr or registry ("" or "*": any).
+	Service string `json:"service,omitempty"`
+	// Path is a path.Match pattern or a prefix ending in "*" ("" = any).
+	Path   string `json:"path,omitempty"`
+	Method string `json:"method,omitempty"`
+	// Status, when set, answers the request with it instead of the fake.
+	Status      int               `json:"status,omitempty"`
+	Body        string            `json:"body,omitempty"`
+	Headers     map[string]string `json:"headers,omitempty"`
+	Latency     string            `json:"latency,omitempty"`
+	Probability float64           `json:"probability,omitempty"`
+	// Count limits how many requests the rule hits (0 = unlimited);
+	// Remaining counts down.
+	Count     int `json:"count,omitempty"`
+	Remaining int `json:"remaining,omitempty"`
+	Hits      int `json:"hits"`
+
+	latency time.Duration
+}
+
+var services = map[string]bool{"": true, "*": true, "entra": true, "oidc": true, "imds": true, "acr": true, "registry": true}
+
+// Validate checks a rule and reports every problem.
+func (r *Rule) Validate() error {
+	var errs []error
+	if !services[r.Service] {
+		errs = append(errs, fmt.Errorf("service: %q is not one of entra, oidc, imds, acr, registry", r.Service))
+	}
+	if r.Status != 0 && (r.Status < 100 || r.Status > 599) {
+		errs = append(errs, fmt.Errorf("status: %d is not an HTTP status", r.Status))
+	}
+	if r.Latency != "" {
+		d, err := time.ParseDuration(r.Latency)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("latency: %v", err))
+		case d < 0 || d > 5*time.Minute:
+			errs = append(errs, fmt.Errorf("latency: %s must be between 0 and 5m", d))
+		}
+		r.latency = d
+	}
+	if r.Status == 0 && r.latency == 0 {
+		errs = append(errs, errors.New("a fault needs a status or a latency"))
+	}
+	if r.Probability < 0 || r.Probability > 1 {
+		errs = append(errs, fmt.Errorf("probability: %v must be between 0 and 1", r.Probability))
+	}
+	if r.Count < 0 {
+		errs = append(errs, fmt.Errorf("count: %d must not be negative", r.Count))
+	}
+	if _, err := path.Match(strings.TrimSuffix(r.Path, "*"), ""); err != nil {
+		errs = append(errs, fmt.Errorf("path: %v", err))
+	}
+	return errors.Join(errs...)
+}
+
+func (r *Rule) matches(service string, req *http.Request) bool {
+	if r.Service != "" && r.Service != "*" && r.Service != service {
+		return false
+	}
+	if r.Method != "" && !strings.EqualFold(r.Method, req.Method) {
+		return false
+	}
+	switch {
+	case r.Path == "":
+		return true
+	case strings.HasSuffix(r.Path, "*") && !strings.ContainsAny(r.Path[:len(r.Path)-1], "*?["):
+		return strings.HasPrefix(req.URL.Path, strings.TrimSuffix(r.Path, "*"))
+	}
+	ok, _ := path.Match(r.Path, req.URL.Path)
+	return ok
+}
+
+// Set holds the active rules. It is safe for concurrent use.
+type Set struct {
+	mu    sync.Mutex
+	rules []*Rule
+	next  int
+	rand  func() float64
+	sleep func(time.Duration)
+}
+
+// NewSet returns an empty set; rnd decides probabilistic rules (nil: a
+// random source).
+func NewSet(rnd func() float64) *Set {
+	if rnd == nil {
+		rnd = rand.Float64
+	}
+	return &Set{rand: rnd, sleep: time.Sleep}
+}
+
+// Add validates and installs a rule; it returns the rule with its ID.
+func (s *Set) Add(r Rule) (Rule, error) {
+	if err := r.Validate(); err != nil {
+		return Rule{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.next++
+	r.ID = "fault-" + strconv.Itoa(s.next)
+	r.Remaining = r.Count
+	s.rules = append(s.rules, &r)
+	return r, nil
+}
+
+// Delete removes the rule id, or every rule when id is empty. It reports
+// whether anything was removed.
+func (s *Set) Delete(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if id == "" {
+		n := len(s.rules)
+		s.rules = nil
+		return n > 0
+	}
+	for i, r := range s.rules {
+		if r.ID == id {
+			s.rules = append(s.rules[:i], s.rules[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// List returns copies of the active rules.
+func (s *Set) List() []Rule {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Rule, 0, len(s.rules))
+	for _, r := range s.rules {
+		out = append(out, *r)
+	}
+	return out
+}
+
+// pick returns the rule that fires for req, consuming one of its count.
+func (s *Set) pick(service string, req *http.Request) (Rule, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, r := range s.rules {
+		if !r.matches(service, req) {
+			continue
+		}
+		if r.Probability > 0 && s.rand() >= r.Probability {
+			continue
+		}
+		r.Hits++
+		fired := *r
+		if r.Count > 0 {
+			r.Remaining--
+			if r.Remaining == 0 {
+				s.rules = append(s.rules[:i], s.rules[i+1:]...)
+			}
+		}
+		return fired, true
+	}
+	return Rule{}, false
+}
+
+// Middleware applies the set's rules to requests of service.
+func (s *Set) Middleware(service string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			r, ok := s.pick(service, req)
+			if !ok {
+				next.ServeHTTP(w, req)
+				return
+			}
+			if r.latency > 0 {
+				s.sleep(r.latency)
+			}
+			if r.Status == 0 {
+				next.ServeHTTP(w, req)
+				return
+			}
+			for k, v := range r.Headers {
+				w.Header().Set(k, v)
+			}
+			if w.Header().Get("Content-Type") == "" && strings.HasPrefix(strings.TrimSpace(r.Body), "{") {
+				w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			}
+			trace.Annotate(req, func(d *trace.Decision) {
+				d.Error, d.Reason = "injected fault", "fault "+r.ID+" answered "+strconv.Itoa(r.Status)
+			})
+			w.Header().Set("X-Azsim-Fault", r.ID)
+			w.WriteHeader(r.Status)
+			_, _ = w.Write([]byte(r.Body))
+		})
+	}
+}

@@ -1,0 +1,147 @@
+package sim_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/azsim/azsim/internal/trace"
+	"github.com/azsim/azsim/sim"
+	"github.com/azsim/azsim/world"
+)
+
+func lastDecision(t *testing.T, s *sim.Sim, service string) trace.Decision {
+	t.Helper()
+	resp, err := http.Get("http://" + s.AdminAddr() + "/api/trace")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var ds []trace.Decision
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&ds))
+	for i := len(ds) - 1; i >= 0; i-- {
+		if ds[i].Service == service {
+			return ds[i]
+		}
+	}
+	t.Fatalf("no %s decision in %v", service, ds)
+	return trace.Decision{}
+}
+
+func TestTraceExplainsEntraDenials(t *testing.T) {
+	t.Parallel()
+	_, _, certPEM := newCert(t)
+	s := sim.Start(t, testWorld(t, certPEM))
+	tid := tenantID(s)
+	puller := principal(t, s, "app-puller")
+	for _, tc := range []struct {
+		clientID, token, code, hint string
+	}{
+		{puller.ClientID, saToken(t, s, "default", "app-puller", "api://AzureCRTokenExchange"), "AADSTS700212", `audience mismatch: the token's audience is "api://AzureCRTokenExchange" but the federated credentials of app-puller expect "api://AzureADTokenExchange"`},
+		{puller.ClientID, saToken(t, s, "kube-system", "app-puller"), "AADSTS700213", `subject mismatch: the token is for "system:serviceaccount:kube-system:app-puller"`},
+		{principal(t, s, "noslash-id").ClientID, saToken(t, s, "default", "noslash"), "AADSTS700211", "issuer trailing-slash mismatch"},
+		{principal(t, s, "case-id").ClientID, saToken(t, s, "default", "case-test"), "AADSTS7002138", "subject case mismatch"},
+	} {
+		resp, body := postToken(t, s, tid, assertionForm(tc.clientID, tc.token))
+		require.Equal(t, http.StatusUnauthorized, resp.StatusCode, string(body))
+		d := lastDecision(t, s, "entra")
+		assert.Equal(t, trace.Deny, d.Outcome)
+		assert.Equal(t, tc.code, d.Error)
+		assert.Contains(t, d.Hint, tc.hint)
+		assert.NotEmpty(t, d.TokenIn, "the assertion's jti correlates the flow")
+		assert.NotContains(t, mustJSON(t, d), tc.token, "tokens are never recorded whole")
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	return string(b)
+}
+
+func imdsWorld(t *testing.T) *world.World {
+	t.Helper()
+	w := world.Default()
+	w.Identities = append(w.Identities, world.Identity{Name: "addon", ResourceGroup: "MC_rg-azsim_aks1_eastus"},
+		world.Identity{Name: "stranger", ResourceGroup: "rg-azsim"})
+	w.Clusters[0].NodePools[0].Identities = append(w.Clusters[0].NodePools[0].Identities, "addon")
+	return w
+}
+
+func miCred(t *testing.T, s *sim.Sim, id azidentity.ManagedIDKind, retry policy.RetryOptions) azcore.TokenCredential {
+	t.Helper()
+	cred, err := azidentity.NewManagedIdentityCredential(&azidentity.ManagedIdentityCredentialOptions{
+		ID: id, ClientOptions: azcore.ClientOptions{Transport: s.Client(), Retry: retry}})
+	require.NoError(t, err)
+	return cred
+}
+
+func TestTraceExplainsIMDSDenials(t *testing.T) {
+	t.Parallel()
+	s := sim.Start(t, imdsWorld(t))
+	noRetry := policy.RetryOptions{MaxRetries: -1}
+	_, err := miCred(t, s, azidentity.ClientID(principal(t, s, "stranger").ClientID), noRetry).GetToken(context.Background(),
+		policy.TokenRequestOptions{Scopes: []string{"https://containerregistry.azure.net/.default"}})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "the requested identity isn't assigned to this resource")
+	d := lastDecision(t, s, "imds")
+	assert.Equal(t, "Identity not found", d.Error)
+	assert.Contains(t, d.Hint, "identity stranger is not assigned to VMSS aks-nodepool1-")
+
+	resp, err := s.Client().Do(imdsRequest(t, ""))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	d = lastDecision(t, s, "imds")
+	assert.True(t, strings.HasPrefix(d.Error, "Multiple user assigned identities exist"))
+	assert.Contains(t, d.Hint, "has 2 user-assigned identities and the request named none")
+}
+
+func imdsRequest(t *testing.T, clientID string) *http.Request {
+	t.Helper()
+	u := "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://containerregistry.azure.net"
+	if clientID != "" {
+		u += "&client_id=" + clientID
+	}
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	require.NoError(t, err)
+	req.Header.Set("Metadata", "true")
+	return req
+}
+
+// TestFaultIMDS429Retried shows azidentity's reaction to an injected IMDS
+// 429: it retries and then gets a token.
+func TestFaultIMDS429Retried(t *testing.T) {
+	t.Parallel()
+	s := sim.Start(t, nil)
+	code, rule := admin(t, s, http.MethodPost, "/api/faults",
+		`{"service":"imds","path":"/metadata/identity/*","status":429,"headers":{"Retry-After":"0"},"count":2}`, "")
+	require.Equal(t, http.StatusOK, code, rule)
+	kubelet := principal(t, s, "aks1-agentpool")
+	cred := miCred(t, s, azidentity.ClientID(kubelet.ClientID), policy.RetryOptions{MaxRetries: 3, RetryDelay: time.Millisecond, MaxRetryDelay: 5 * time.Millisecond})
+	tok, err := cred.GetToken(context.Background(), policy.TokenRequestOptions{Scopes: []string{"https://vault.azure.net/.default"}})
+	require.NoError(t, err)
+	assert.Equal(t, kubelet.ObjectID, claims(t, tok.Token)["oid"])
+	resp, err := http.Get("http://" + s.AdminAddr() + "/api/trace")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var ds []trace.Decision
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&ds))
+	var statuses []int
+	for _, d := range ds {
+		if d.Service == "imds" {
+			statuses = append(statuses, d.Status)
+		}
+	}
+	assert.Equal(t, []int{429, 429, 200}, statuses)
+	code, _ = admin(t, s, http.MethodPost, "/api/faults", `{"service":"nope","status":42}`, "")
+	assert.Equal(t, http.StatusBadRequest, code)
+}
