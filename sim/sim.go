@@ -110,7 +110,7 @@ func (s *Sim) wrap(service string, h http.Handler) http.Handler {
 
 // Start binds every listener and serves until ctx ends or Close is called.
 func (s *Sim) Start(ctx context.Context) error {
-	s.https = newTLSHost(s.CA, s.Store, s.opts.clock)
+	s.https = newTLSHost(s.CA, s.Store)
 	ln, err := net.Listen("tcp", s.opts.httpsAddr)
 	if err != nil {
 		return fmt.Errorf("listening for HTTPS on %s: %w", s.opts.httpsAddr, err)

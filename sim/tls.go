@@ -5,6 +5,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/azsim/azsim/internal/certs"
 	"github.com/azsim/azsim/world"
@@ -19,15 +20,17 @@ var baseNames = []string{world.EntraHost, "*.azurecr.io", "*.oic.prod-aks.azure.
 type tlsHost struct {
 	ca    *certs.CA
 	store *world.Store
-	clock world.Clock
+	// now is wall time: TLS clients check certificates against their own
+	// clock, not the simulated one.
+	now func() time.Time
 
 	mu    sync.Mutex
 	main  *tls.Certificate
 	extra map[string]*tls.Certificate
 }
 
-func newTLSHost(ca *certs.CA, store *world.Store, clock world.Clock) *tlsHost {
-	return &tlsHost{ca: ca, store: store, clock: clock, extra: map[string]*tls.Certificate{}}
+func newTLSHost(ca *certs.CA, store *world.Store) *tlsHost {
+	return &tlsHost{ca: ca, store: store, now: time.Now, extra: map[string]*tls.Certificate{}}
 }
 
 func (h *tlsHost) config() *tls.Config {
@@ -38,7 +41,7 @@ func (h *tlsHost) certificate(hello *tls.ClientHelloInfo) (*tls.Certificate, err
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.main == nil {
-		c, err := h.ca.Issue(baseNames, []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}, h.clock.Now())
+		c, err := h.ca.Issue(baseNames, []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}, h.now())
 		if err != nil {
 			return nil, err
 		}
@@ -51,7 +54,7 @@ func (h *tlsHost) certificate(hello *tls.ClientHelloInfo) (*tls.Certificate, err
 	if c, ok := h.extra[name]; ok {
 		return c, nil
 	}
-	c, err := h.ca.Issue([]string{name}, nil, h.clock.Now())
+	c, err := h.ca.Issue([]string{name}, nil, h.now())
 	if err != nil {
 		return nil, err
 	}

@@ -41,6 +41,9 @@ type Result struct {
 	// Layers pulled and their total size.
 	Layers int
 	Bytes  int64
+	// RefreshToken is the ACR refresh token the exchange returned, so a
+	// later step can reuse it.
+	RefreshToken string `json:"-"`
 }
 
 // OK reports whether every hop succeeded.

@@ -18,15 +18,33 @@ func base64URLDecode(s string) ([]byte, error) {
 	return base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "="))
 }
 
+// Options adjust a flow.
+type Options struct {
+	// ScopeRepository, when set, is the repository the access token is
+	// requested for (to reproduce a token for repository A used on B).
+	ScopeRepository string
+	// Resource is the Entra resource asked for (default ACRResource); an
+	// ARM resource reproduces registries that refuse ARM tokens.
+	Resource string
+}
+
+func (o Options) resource() string {
+	if o.Resource != "" {
+		return o.Resource
+	}
+	return ACRResource
+}
+
 // VMSS runs the kubelet flow: IMDS token of identity clientID, then the ACR
 // hops and the pull of image.
-func (c *Client) VMSS(ctx context.Context, tenant, clientID, image string) *Result {
+func (c *Client) VMSS(ctx context.Context, tenant, clientID, image string, opts ...Options) *Result {
 	ctx, cancel := ctxTimeout(ctx)
 	defer cancel()
 	r := &Result{}
-	tok, ok := c.imdsToken(ctx, r, clientID)
+	o := pick(opts)
+	tok, ok := c.imdsToken(ctx, r, clientID, o.resource())
 	if ok {
-		c.acr(ctx, r, tenant, tok, image, true)
+		c.acr(ctx, r, tenant, tok, image, true, o)
 	}
 	return r
 }
@@ -34,24 +52,49 @@ func (c *Client) VMSS(ctx context.Context, tenant, clientID, image string) *Resu
 // Federated runs the workload-identity flow: the service-account token
 // assertion is exchanged at Entra for identity clientID, then the ACR hops
 // and the pull of image.
-func (c *Client) Federated(ctx context.Context, tenant, clientID, assertion, image string) *Result {
+func (c *Client) Federated(ctx context.Context, tenant, clientID, assertion, image string, opts ...Options) *Result {
 	ctx, cancel := ctxTimeout(ctx)
 	defer cancel()
 	r := &Result{}
-	tok, ok := c.entraAssertion(ctx, r, tenant, clientID, assertion)
+	o := pick(opts)
+	tok, ok := c.entraAssertion(ctx, r, tenant, clientID, assertion, o.resource())
 	if ok {
-		c.acr(ctx, r, tenant, tok, image, false)
+		c.acr(ctx, r, tenant, tok, image, false, o)
 	}
 	return r
 }
 
-func (c *Client) acr(ctx context.Context, r *Result, tenant, aadToken, image string, kubelet bool) {
+// WithRefreshToken runs only the last hops with an ACR refresh token
+// obtained earlier (Result.RefreshToken): access token, then pull.
+func (c *Client) WithRefreshToken(ctx context.Context, refresh, image string, opts ...Options) *Result {
+	ctx, cancel := ctxTimeout(ctx)
+	defer cancel()
+	r := &Result{RefreshToken: refresh}
+	ref, err := name.ParseReference(image)
+	if err != nil {
+		r.fail("pull", 0, "bad image reference %q: %v", image, err)
+		return r
+	}
+	realm, service, ok := c.challenge(ctx, r, ref.Context().RegistryStr())
+	if ok {
+		c.tokenAndPull(ctx, r, ref, realm, service, refresh, pick(opts))
+	}
+	return r
+}
+
+func pick(opts []Options) Options {
+	if len(opts) > 0 {
+		return opts[0]
+	}
+	return Options{}
+}
+
+func (c *Client) acr(ctx context.Context, r *Result, tenant, aadToken, image string, kubelet bool, o Options) {
 	ref, err := name.ParseReference(image)
 	if err != nil {
 		r.fail("pull", 0, "bad image reference %q: %v", image, err)
 		return
 	}
-	repo := ref.Context().RepositoryStr()
 	realm, service, ok := c.challenge(ctx, r, ref.Context().RegistryStr())
 	if !ok {
 		return
@@ -59,6 +102,15 @@ func (c *Client) acr(ctx context.Context, r *Result, tenant, aadToken, image str
 	refresh, ok := c.exchange(ctx, r, realm, service, tenant, aadToken, kubelet)
 	if !ok {
 		return
+	}
+	r.RefreshToken = refresh
+	c.tokenAndPull(ctx, r, ref, realm, service, refresh, o)
+}
+
+func (c *Client) tokenAndPull(ctx context.Context, r *Result, ref name.Reference, realm, service, refresh string, o Options) {
+	repo := ref.Context().RepositoryStr()
+	if o.ScopeRepository != "" {
+		repo = o.ScopeRepository
 	}
 	access, ok := c.accessToken(ctx, r, realm, service, repo, refresh)
 	if !ok && access == "" {
@@ -114,4 +166,13 @@ func (c *Client) layers(r *Result, img v1.Image) error {
 		r.Bytes += n
 	}
 	return nil
+}
+
+// EntraOnly runs only the Entra hop of the federated flow.
+func (c *Client) EntraOnly(ctx context.Context, tenant, clientID, assertion string) *Result {
+	ctx, cancel := ctxTimeout(ctx)
+	defer cancel()
+	r := &Result{}
+	c.entraAssertion(ctx, r, tenant, clientID, assertion, ACRResource)
+	return r
 }

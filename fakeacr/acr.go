@@ -1,0 +1,198 @@
+package fakeacr
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/registry"
+
+	"github.com/azsim/azsim/internal/jwtx"
+	"github.com/azsim/azsim/world"
+)
+
+// TokenVerifier checks an Entra access token: signature, issuer and expiry
+// on the simulated clock. The fake Entra ID implements it; fakeacr checks
+// the audience, tenant and principal itself.
+type TokenVerifier interface {
+	VerifyAccessToken(raw string) (*world.EntraClaims, error)
+}
+
+// BlobStore is blob storage for one registry's backend (all of
+// go-containerregistry's blob interfaces, so uploads and deletes work).
+type BlobStore interface {
+	registry.BlobHandler
+	registry.BlobStatHandler
+	registry.BlobPutHandler
+	registry.BlobDeleteHandler
+}
+
+// Default lifetimes of ACR tokens (protocols.md 3.4: refresh ~3 h, access
+// 75 min, both [M/L]).
+const (
+	DefaultRefreshTokenLifetime = 3 * time.Hour
+	DefaultAccessTokenLifetime  = 75 * time.Minute
+)
+
+type options struct {
+	key             *jwtx.Key
+	log             *slog.Logger
+	refreshLifetime time.Duration
+	accessLifetime  time.Duration
+	blobs           func(loginServer string) (BlobStore, error)
+	refreshInGET    bool
+}
+
+// Option configures the fake ACR.
+type Option func(*options)
+
+// WithSigningKey sets the key ACR tokens are signed with (default: a new
+// RSA key per ACR).
+func WithSigningKey(k *jwtx.Key) Option { return func(o *options) { o.key = k } }
+
+// WithLogger sets the logger (default: silent). Tokens are never logged.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// WithRefreshTokenLifetime sets the ACR refresh token lifetime.
+func WithRefreshTokenLifetime(d time.Duration) Option {
+	return func(o *options) { o.refreshLifetime = d }
+}
+
+// WithAccessTokenLifetime sets the ACR access token lifetime.
+func WithAccessTokenLifetime(d time.Duration) Option {
+	return func(o *options) { o.accessLifetime = d }
+}
+
+// WithBlobStore sets the blob storage of each registry's backend (default:
+// in memory). newStore is called once per login server.
+func WithBlobStore(newStore func(loginServer string) (BlobStore, error)) Option {
+	return func(o *options) { o.blobs = newStore }
+}
+
+// WithRefreshTokenInTokenResponse makes GET /oauth2/token answer Entra
+// principals with a refresh_token too, which docker then keeps as its
+// identity token (clients.md 5.3; unverified against ACR, so off by default).
+func WithRefreshTokenInTokenResponse(on bool) Option {
+	return func(o *options) { o.refreshInGET = on }
+}
+
+// ACR serves every registry of the world by request Host.
+type ACR struct {
+	store    *world.Store
+	verifier TokenVerifier
+	opts     options
+	log      *slog.Logger
+
+	mu       sync.Mutex
+	backends map[string]*backend // by login server
+}
+
+// New returns the fake ACR for the registries of store and seeds their
+// images (see Seed).
+func New(store *world.Store, verifier TokenVerifier, opts ...Option) (*ACR, error) {
+	if store == nil || verifier == nil {
+		return nil, errors.New("fakeacr: a store and a token verifier are required")
+	}
+	o := options{refreshLifetime: DefaultRefreshTokenLifetime, accessLifetime: DefaultAccessTokenLifetime}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.log == nil {
+		o.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.key == nil {
+		priv, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			return nil, fmt.Errorf("fakeacr: generating signing key: %w", err)
+		}
+		if o.key, err = jwtx.NewKey(priv); err != nil {
+			return nil, fmt.Errorf("fakeacr: %w", err)
+		}
+	}
+	if o.blobs == nil {
+		o.blobs = func(string) (BlobStore, error) {
+			return registry.NewInMemoryBlobHandler().(BlobStore), nil
+		}
+	}
+	a := &ACR{store: store, verifier: verifier, opts: o, log: o.log, backends: map[string]*backend{}}
+	if err := a.Seed(context.Background()); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// SigningKey returns the key ACR tokens are signed with.
+func (a *ACR) SigningKey() *jwtx.Key { return a.opts.key }
+
+// reqCtx is what one request is served against: the world snapshot, the
+// registry addressed and the simulated time.
+type reqCtx struct {
+	r   *http.Request
+	ix  *world.Index
+	reg *world.RegistryInfo
+	now time.Time
+}
+
+// ServeHTTP routes by Host (port stripped) to the registry, then by path.
+func (a *ACR) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	ix := a.store.Snapshot()
+	reg, ok := ix.Registry(host)
+	if !ok || !strings.EqualFold(reg.LoginServer, host) {
+		a.writeError(w, r, notFound(fmt.Sprintf("registry %q not found", host)))
+		return
+	}
+	rc := &reqCtx{r: r, ix: ix, reg: reg, now: a.store.Clock().Now()}
+	commonHeaders(w)
+	if err := a.route(w, rc); err != nil {
+		a.writeError(w, r, err)
+	}
+}
+
+func (a *ACR) route(w http.ResponseWriter, rc *reqCtx) error {
+	p := rc.r.URL.Path
+	switch {
+	case p == "/oauth2/exchange":
+		return a.exchange(w, rc)
+	case p == "/oauth2/token":
+		return a.token(w, rc)
+	case p == "/v2" || strings.HasPrefix(p, "/v2/") || strings.HasPrefix(p, "/acr/v1/"):
+		w.Header().Set("Docker-Distribution-Api-Version", "registry/2.0")
+		return a.dataPlane(w, rc)
+	default:
+		return notFound(fmt.Sprintf("%s %s is not an ACR endpoint", rc.r.Method, p))
+	}
+}
+
+// commonHeaders are the headers ACR sends on every response (protocols.md 3.1).
+func commonHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Server", "openresty")
+	h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Ms-Correlation-Request-Id", newUUID())
+	h.Add("Access-Control-Expose-Headers", "Docker-Content-Digest")
+	h.Add("Access-Control-Expose-Headers", "WWW-Authenticate")
+	h.Add("Access-Control-Expose-Headers", "Link")
+	h.Add("Access-Control-Expose-Headers", "X-Ms-Correlation-Request-Id")
+}
+
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}

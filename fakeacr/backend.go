@@ -1,0 +1,124 @@
+package fakeacr
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/azsim/azsim/world"
+)
+
+// backend is the OCI registry of one registry of the world.
+type backend struct {
+	once    sync.Once
+	h       http.Handler
+	created time.Time
+	err     error
+}
+
+// backend returns the registry's backend, creating and seeding it on first
+// use (registries added to the world later get theirs then).
+func (a *ACR) backend(ctx context.Context, reg *world.RegistryInfo) (*backend, error) {
+	a.mu.Lock()
+	b, ok := a.backends[reg.LoginServer]
+	if !ok {
+		b = &backend{}
+		a.backends[reg.LoginServer] = b
+	}
+	a.mu.Unlock()
+	b.once.Do(func() { b.err = a.newBackend(ctx, b, reg) })
+	return b, b.err
+}
+
+func (a *ACR) newBackend(ctx context.Context, b *backend, reg *world.RegistryInfo) error {
+	store, err := a.opts.blobs(reg.LoginServer)
+	if err != nil {
+		return fmt.Errorf("fakeacr: blob store for %s: %w", reg.LoginServer, err)
+	}
+	b.created = a.store.Clock().Now().UTC()
+	b.h = registry.New(registry.Logger(log.New(io.Discard, "", 0)),
+		registry.WithBlobHandler(&linkedBlobs{BlobStore: store, links: map[string]bool{}}),
+		registry.WithReferrersSupport(true))
+	for _, im := range reg.Images {
+		if err := seedImage(ctx, b.h, reg, im); err != nil {
+			return fmt.Errorf("fakeacr: seeding %s/%s:%s: %w", reg.LoginServer, im.Repository, im.Tag, err)
+		}
+	}
+	return nil
+}
+
+// inproc is an http.RoundTripper that serves requests with a handler in
+// process: seeding and the /acr/v1 endpoints talk to the backend this way.
+type inproc struct{ h http.Handler }
+
+func (t inproc) RoundTrip(req *http.Request) (*http.Response, error) {
+	r := req.Clone(req.Context())
+	r.URL.Scheme, r.URL.Host, r.RequestURI = "", "", req.URL.RequestURI()
+	if r.Body == nil {
+		r.Body = http.NoBody
+	}
+	rec := httptest.NewRecorder()
+	t.h.ServeHTTP(rec, r)
+	resp := rec.Result()
+	resp.Request = req
+	return resp, nil
+}
+
+// linkedBlobs links blobs to the repositories they were uploaded to: a
+// blob is known in a repository only after it was pushed there, as in a
+// real registry (pkg/registry passes the repository to the blob handler).
+type linkedBlobs struct {
+	BlobStore
+	mu    sync.Mutex
+	links map[string]bool // repo + "@" + digest
+}
+
+func (l *linkedBlobs) linked(repo string, h v1.Hash) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.links[repo+"@"+h.String()]
+}
+
+func (l *linkedBlobs) Stat(ctx context.Context, repo string, h v1.Hash) (int64, error) {
+	if !l.linked(repo, h) {
+		return 0, registry.ErrNotFound
+	}
+	return l.BlobStore.Stat(ctx, repo, h)
+}
+
+func (l *linkedBlobs) Get(ctx context.Context, repo string, h v1.Hash) (io.ReadCloser, error) {
+	if !l.linked(repo, h) {
+		return nil, registry.ErrNotFound
+	}
+	return l.BlobStore.Get(ctx, repo, h)
+}
+
+func (l *linkedBlobs) Put(ctx context.Context, repo string, h v1.Hash, rc io.ReadCloser) error {
+	if err := l.BlobStore.Put(ctx, repo, h, rc); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.links[repo+"@"+h.String()] = true
+	return nil
+}
+
+// Delete unlinks the blob from repo; the content stays for other links.
+func (l *linkedBlobs) Delete(_ context.Context, repo string, h v1.Hash) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	key := repo + "@" + h.String()
+	if !l.links[key] {
+		return registry.ErrNotFound
+	}
+	delete(l.links, key)
+	return nil
+}

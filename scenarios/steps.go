@@ -1,0 +1,232 @@
+package scenarios
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/azsim/azsim/fakeoidc"
+	"github.com/azsim/azsim/internal/flow"
+	"github.com/azsim/azsim/world"
+)
+
+// do runs a step's action and returns its hops.
+func (r *runner) do(ctx context.Context, st *Step) ([]flow.Hop, error) {
+	switch {
+	case st.Pull != nil:
+		return r.pull(ctx, st.Pull)
+	case st.Token != nil:
+		return r.token(ctx, st.Token)
+	case st.IMDS != nil:
+		return r.imds(ctx, st.IMDS)
+	case st.SAToken != nil:
+		tok, err := r.mint(st.SAToken.ServiceAccount, st.SAToken.Cluster, st.SAToken.Audience, st.SAToken.Expiration)
+		if err != nil {
+			return nil, err
+		}
+		r.tokens[st.SAToken.Name] = tok
+		return []flow.Hop{{Name: "sa-token", OK: true, Detail: "minted " + st.SAToken.Name}}, nil
+	case st.AdvanceClock != "":
+		d, err := time.ParseDuration(st.AdvanceClock)
+		if err != nil {
+			return nil, fmt.Errorf("advanceClock: %w", err)
+		}
+		r.clock.Advance(d)
+		return []flow.Hop{{Name: "clock", OK: true, Detail: "advanced " + d.String()}}, nil
+	case st.AssignRole != nil:
+		ra := *st.AssignRole
+		if _, err := r.sim.Store.Update(func(w *world.World) error { w.RoleAssignments = append(w.RoleAssignments, ra); return nil }); err != nil {
+			return nil, err
+		}
+		return []flow.Hop{{Name: "assign-role", OK: true, Detail: fmt.Sprintf("%s → %s at %s", ra.Role, ra.Principal, ra.Scope)}}, nil
+	case st.Fault != nil:
+		rule, err := r.sim.Faults.Add(*st.Fault)
+		if err != nil {
+			return nil, err
+		}
+		return []flow.Hop{{Name: "fault", OK: true, Detail: "installed " + rule.ID}}, nil
+	case st.AssignIdentity != nil:
+		return r.assignIdentity(st.AssignIdentity)
+	case st.Azidentity != nil:
+		return r.azidentity(ctx, st.Azidentity)
+	case st.RotateKeys != nil:
+		if _, err := r.sim.IssuerKeys.Rotate(st.RotateKeys.Cluster, st.RotateKeys.DropOld); err != nil {
+			return nil, err
+		}
+		return []flow.Hop{{Name: "rotate-keys", OK: true, Detail: "rotated " + st.RotateKeys.Cluster}}, nil
+	}
+	return nil, fmt.Errorf("no action")
+}
+
+func (r *runner) cluster(name string) (*world.ClusterInfo, error) {
+	ix := r.sim.Store.Snapshot()
+	if name == "" {
+		if len(ix.Clusters) == 0 {
+			return nil, fmt.Errorf("the world has no cluster")
+		}
+		return ix.Clusters[0], nil
+	}
+	c, ok := ix.Cluster(name)
+	if !ok {
+		return nil, fmt.Errorf("unknown cluster %q", name)
+	}
+	return c, nil
+}
+
+func (r *runner) mint(sa, cluster, audience, expiration string) (string, error) {
+	ns, name, ok := strings.Cut(sa, "/")
+	if !ok {
+		return "", fmt.Errorf("serviceAccount %q: want NAMESPACE/NAME", sa)
+	}
+	c, err := r.cluster(cluster)
+	if err != nil {
+		return "", err
+	}
+	req := fakeoidc.TokenRequest{Cluster: c.Name, Namespace: ns, ServiceAccount: name}
+	if audience != "" {
+		req.Audiences = []string{audience}
+	}
+	if expiration != "" {
+		if req.Expiration, err = time.ParseDuration(expiration); err != nil {
+			return "", fmt.Errorf("expiration: %w", err)
+		}
+	}
+	tok, _, err := r.sim.MintServiceAccountToken(req)
+	return tok, err
+}
+
+// federated resolves the assertion and the identity of a pod.
+func (r *runner) federated(sa, cluster, identity, audience, token string) (*world.Principal, string, error) {
+	assertion := r.tokens[token]
+	var err error
+	if token != "" && assertion == "" {
+		return nil, "", fmt.Errorf("no service-account token named %q", token)
+	}
+	if assertion == "" {
+		if assertion, err = r.mint(sa, cluster, audience, ""); err != nil {
+			return nil, "", err
+		}
+	}
+	ix := r.sim.Store.Snapshot()
+	if identity != "" {
+		p, ok := ix.PrincipalByName(identity)
+		if !ok {
+			return nil, "", fmt.Errorf("unknown identity %q", identity)
+		}
+		return p, assertion, nil
+	}
+	c, err := r.cluster(cluster)
+	if err != nil {
+		return nil, "", err
+	}
+	ns, name, _ := strings.Cut(sa, "/")
+	for _, p := range ix.Principals {
+		for _, f := range p.FederatedCredentials {
+			if f.Issuer == c.IssuerURL && f.Subject == "system:serviceaccount:"+ns+":"+name {
+				return p, assertion, nil
+			}
+		}
+	}
+	return nil, "", fmt.Errorf("no identity is federated with %s; name one with identity:", sa)
+}
+
+func (r *runner) pull(ctx context.Context, p *PullStep) ([]flow.Hop, error) {
+	opts := flow.Options{ScopeRepository: p.ScopeRepository, Resource: p.Resource}
+	c, err := r.flowClient(p.NodePool)
+	if err != nil {
+		return nil, err
+	}
+	var res *flow.Result
+	switch {
+	case p.UseRefresh != "":
+		ref, ok := r.refresh[p.UseRefresh]
+		if !ok {
+			return nil, fmt.Errorf("no refresh token named %q", p.UseRefresh)
+		}
+		res = c.WithRefreshToken(ctx, ref, p.Image, opts)
+	case p.NodePool != "":
+		np, ok := r.sim.Store.Snapshot().NodePool(p.NodePool)
+		if !ok {
+			return nil, fmt.Errorf("unknown node pool %q", p.NodePool)
+		}
+		id := np.Cluster.Kubelet
+		if p.Identity != "" {
+			if id, ok = r.sim.Store.Snapshot().PrincipalByName(p.Identity); !ok {
+				return nil, fmt.Errorf("unknown identity %q", p.Identity)
+			}
+		}
+		if id == nil {
+			return nil, fmt.Errorf("cluster %s has no kubelet identity", np.Cluster.Name)
+		}
+		res = c.VMSS(ctx, np.Cluster.TenantID, id.ClientID, p.Image, opts)
+	default:
+		id, assertion, err := r.federated(p.ServiceAccount, p.Cluster, p.Identity, p.Audience, p.Token)
+		if err != nil {
+			return nil, err
+		}
+		res = c.Federated(ctx, id.TenantID, id.ClientID, assertion, p.Image, opts)
+	}
+	if p.SaveRefresh != "" && res.RefreshToken != "" {
+		r.refresh[p.SaveRefresh] = res.RefreshToken
+	}
+	return res.Hops, nil
+}
+
+func (r *runner) token(ctx context.Context, t *TokenStep) ([]flow.Hop, error) {
+	id, assertion, err := r.federated(t.ServiceAccount, t.Cluster, t.Identity, t.Audience, t.Token)
+	if err != nil {
+		return nil, err
+	}
+	c, err := r.flowClient("")
+	if err != nil {
+		return nil, err
+	}
+	return c.EntraOnly(ctx, id.TenantID, id.ClientID, assertion).Hops, nil
+}
+
+// imds calls the node pool's IMDS as a pod or node would.
+func (r *runner) imds(ctx context.Context, s *IMDSStep) ([]flow.Hop, error) {
+	c, err := r.flowClient(s.NodePool)
+	if err != nil {
+		return nil, err
+	}
+	q := url.Values{"api-version": {"2018-02-01"}, "resource": {flow.ACRResource}}
+	if s.Resource != "" {
+		q.Set("resource", s.Resource)
+	}
+	if s.Identity != "" {
+		p, ok := r.sim.Store.Snapshot().PrincipalByName(s.Identity)
+		if !ok {
+			return nil, fmt.Errorf("unknown identity %q", s.Identity)
+		}
+		switch s.Selector {
+		case "", "client_id":
+			q.Set("client_id", p.ClientID)
+		case "msi_res_id", "mi_res_id":
+			q.Set(s.Selector, p.ResourceID)
+		case "object_id", "principal_id":
+			q.Set(s.Selector, p.ObjectID)
+		default:
+			return nil, fmt.Errorf("selector %q: want client_id, object_id, principal_id, msi_res_id or mi_res_id", s.Selector)
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://169.254.169.254/metadata/identity/oauth2/token?"+q.Encode(), nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Metadata", "true")
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return []flow.Hop{{Name: "imds", Detail: err.Error()}}, nil
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != http.StatusOK {
+		return []flow.Hop{{Name: "imds", Status: resp.StatusCode, Detail: strings.TrimSpace(string(body))}}, nil
+	}
+	return []flow.Hop{{Name: "imds", OK: true, Status: http.StatusOK, Detail: "token issued"}}, nil
+}
