@@ -142,7 +142,8 @@ type reqCtx struct {
 	now time.Time
 }
 
-// ServeHTTP routes by Host (port stripped) to the registry, then by path.
+// ServeHTTP routes by Host (port stripped) to the registry, then by path
+// (protocols.md 3: token endpoints and registry API on the login server).
 func (a *ACR) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	host := r.Host
 	if h, _, err := net.SplitHostPort(host); err == nil {

@@ -44,9 +44,9 @@ func (a *ACR) newBackend(ctx context.Context, b *backend, reg *world.RegistryInf
 		return fmt.Errorf("fakeacr: blob store for %s: %w", reg.LoginServer, err)
 	}
 	b.created = a.store.Clock().Now().UTC()
-	b.h = registry.New(registry.Logger(log.New(io.Discard, "", 0)),
+	b.h = withRepository(registry.New(registry.Logger(log.New(io.Discard, "", 0)),
 		registry.WithBlobHandler(&linkedBlobs{BlobStore: store, links: map[string]bool{}}),
-		registry.WithReferrersSupport(true))
+		registry.WithReferrersSupport(true)))
 	for _, im := range reg.Images {
 		if err := seedImage(ctx, b.h, reg, im); err != nil {
 			return fmt.Errorf("fakeacr: seeding %s/%s:%s: %w", reg.LoginServer, im.Repository, im.Tag, err)
@@ -72,6 +72,29 @@ func (t inproc) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
+type repoKey struct{}
+
+// withRepository puts the repository a request addresses into its context:
+// pkg/registry derives the repository it passes to the blob handler from the
+// path, wrongly for upload completions (PUT …/blobs/uploads/<id> gives
+// "<name>/blobs").
+func withRepository(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if nd, err := requiredAccess(r); err == nil && nd != nil && nd.typ == typeRepository {
+			r = r.WithContext(context.WithValue(r.Context(), repoKey{}, nd.name))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// repository is the repository of the request, or the registry's guess.
+func repository(ctx context.Context, guess string) string {
+	if name, ok := ctx.Value(repoKey{}).(string); ok {
+		return name
+	}
+	return guess
+}
+
 // linkedBlobs links blobs to the repositories they were uploaded to: a
 // blob is known in a repository only after it was pushed there, as in a
 // real registry (pkg/registry passes the repository to the blob handler).
@@ -81,21 +104,22 @@ type linkedBlobs struct {
 	links map[string]bool // repo + "@" + digest
 }
 
-func (l *linkedBlobs) linked(repo string, h v1.Hash) bool {
+func (l *linkedBlobs) linked(ctx context.Context, repo string, h v1.Hash) bool {
+	repo = repository(ctx, repo)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.links[repo+"@"+h.String()]
 }
 
 func (l *linkedBlobs) Stat(ctx context.Context, repo string, h v1.Hash) (int64, error) {
-	if !l.linked(repo, h) {
+	if !l.linked(ctx, repo, h) {
 		return 0, registry.ErrNotFound
 	}
 	return l.BlobStore.Stat(ctx, repo, h)
 }
 
 func (l *linkedBlobs) Get(ctx context.Context, repo string, h v1.Hash) (io.ReadCloser, error) {
-	if !l.linked(repo, h) {
+	if !l.linked(ctx, repo, h) {
 		return nil, registry.ErrNotFound
 	}
 	return l.BlobStore.Get(ctx, repo, h)
@@ -107,15 +131,15 @@ func (l *linkedBlobs) Put(ctx context.Context, repo string, h v1.Hash, rc io.Rea
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.links[repo+"@"+h.String()] = true
+	l.links[repository(ctx, repo)+"@"+h.String()] = true
 	return nil
 }
 
 // Delete unlinks the blob from repo; the content stays for other links.
-func (l *linkedBlobs) Delete(_ context.Context, repo string, h v1.Hash) error {
+func (l *linkedBlobs) Delete(ctx context.Context, repo string, h v1.Hash) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	key := repo + "@" + h.String()
+	key := repository(ctx, repo) + "@" + h.String()
 	if !l.links[key] {
 		return registry.ErrNotFound
 	}

@@ -1,6 +1,7 @@
 package fakeacr
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 
@@ -100,12 +101,15 @@ func (a *ACR) dataPlane(w http.ResponseWriter, rc *reqCtx) error {
 }
 
 func (a *ACR) authorize(rc *reqCtx, nd *need) error {
-	if nd != nil {
-		trace.Annotate(rc.r, func(d *trace.Decision) {
+	trace.Annotate(rc.r, func(d *trace.Decision) {
+		d.Facts[factRegistry] = rc.reg.LoginServer
+		if nd != nil {
 			d.Resource = nd.typ + ":" + nd.name + ":" + nd.action
-			d.Facts["repository"], d.Facts["action"] = nd.name, nd.action
-		})
-	}
+		}
+		if nd != nil && nd.typ == typeRepository {
+			d.Facts[factRepository], d.Facts[factActions] = nd.name, nd.action
+		}
+	})
 	scheme, cred, _ := strings.Cut(rc.r.Header.Get("Authorization"), " ")
 	switch {
 	case scheme == "":
@@ -124,7 +128,10 @@ func (a *ACR) authorizeBearer(rc *reqCtx, nd *need, raw string) error {
 	if err != nil {
 		return challengeError(rc, nd, errInvalidToken, "bearer token rejected: "+err.Error())
 	}
-	trace.Annotate(rc.r, func(d *trace.Decision) { d.TokenIn, d.PrincipalID = c.JTI, c.Sub })
+	trace.Annotate(rc.r, func(d *trace.Decision) {
+		d.TokenIn, d.PrincipalID = c.JTI, c.Sub
+		d.Facts[factTokenScopes] = scopesOf(*c.Access)
+	})
 	if p, ok := rc.ix.PrincipalByObjectID(c.Sub); ok {
 		trace.Annotate(rc.r, func(d *trace.Decision) { d.Principal = p.Name })
 	}
@@ -143,10 +150,12 @@ func (a *ACR) authorizeBasic(rc *reqCtx, nd *need) error {
 	} else {
 		err = unauthorized(msgAuthRequired, "malformed basic credentials")
 	}
-	if err != nil {
-		e := err.(*apiError)
-		e.challenge = basicChallenge
-		return e
+	var ae *apiError
+	if errors.As(err, &ae) {
+		ae.challenge = basicChallenge
+		return ae
+	} else if err != nil {
+		return err
 	}
 	s.annotate(rc)
 	if nd == nil {

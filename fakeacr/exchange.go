@@ -108,11 +108,15 @@ func (a *ACR) entraSubject(rc *reqCtx, raw, tenant string) (subject, error) {
 	if err != nil {
 		return subject{}, unauthorized("invalid aad access token", "Entra token rejected: "+err.Error())
 	}
-	trace.Annotate(rc.r, func(d *trace.Decision) { d.TokenIn = c.UTI; d.PrincipalID = c.OID })
+	trace.Annotate(rc.r, func(d *trace.Decision) {
+		d.TokenIn, d.PrincipalID = c.UTI, c.OID
+		d.Facts[factRegistry] = rc.reg.LoginServer
+		d.Facts["audience"] = c.Aud
+	})
 	switch {
 	case containsFold(armAudiences, c.Aud):
 		if !rc.reg.ArmAudienceAllowed() {
-			return subject{}, unauthorized(msgArmDisallow, "ARM audience "+c.Aud+" but authenticationAsArm is disabled on "+rc.reg.Name)
+			return subject{}, unauthorized(msgArmDisallow, msgArmDisallow+": ARM audience "+c.Aud+", but authenticationAsArm is disabled on "+rc.reg.Name)
 		}
 	case !containsFold(acrAudiences, c.Aud):
 		return subject{}, unauthorized("invalid aad access token audience",

@@ -46,7 +46,7 @@ func (s subject) sub(rc *reqCtx) string {
 func (s subject) annotate(rc *reqCtx) {
 	trace.Annotate(rc.r, func(d *trace.Decision) {
 		d.TokenIn = s.tokenIn
-		d.Facts["registry"] = rc.reg.Name
+		d.Facts[factRegistry] = rc.reg.LoginServer
 		switch s.kind {
 		case subjectPrincipal:
 			d.Principal, d.PrincipalID = s.principal.Name, s.principal.ObjectID
@@ -192,23 +192,48 @@ func grant(rc *reqCtx, s subject, scopes []Scope) []Access {
 		}
 		out = append(out, e)
 	}
-	annotateGrant(rc, scopes, denied, why)
+	annotateGrant(rc, scopes, out, denied, why)
 	return out
 }
 
-func annotateGrant(rc *reqCtx, scopes []Scope, denied, why []string) {
+func annotateGrant(rc *reqCtx, scopes []Scope, granted []Access, denied, why []string) {
 	var req []string
 	for _, sc := range scopes {
 		req = append(req, sc.String())
 	}
 	trace.Annotate(rc.r, func(d *trace.Decision) {
 		d.Resource = strings.Join(req, " ")
+		for i, sc := range scopes {
+			if sc.Type == typeRepository {
+				d.Facts[factRepository] = sc.Name
+				d.Facts[factActions] = strings.Join(sc.Actions, ",")
+				d.Facts[factGranted] = strings.Join(granted[i].Actions, ",")
+				break
+			}
+		}
 		if len(denied) > 0 {
-			d.Facts["denied"] = strings.Join(denied, " ")
 			d.Reason = "not granted: " + strings.Join(denied, " ")
 			if len(why) > 0 {
 				d.Reason += "; " + strings.Join(slices.Compact(why), "; ")
 			}
 		}
 	})
+}
+
+// Decision facts, as internal/diagnose reads them.
+const (
+	factRegistry    = "registry"    // login server
+	factRepository  = "repository"  // repository asked for
+	factActions     = "actions"     // actions asked for, comma-separated
+	factGranted     = "granted"     // actions granted, comma-separated
+	factTokenScopes = "tokenScopes" // scopes the presented access token carries
+)
+
+// scopesOf renders an access claim as scopes, for the trace.
+func scopesOf(access []Access) string {
+	var out []string
+	for _, e := range access {
+		out = append(out, e.Type+":"+e.Name+":"+strings.Join(e.Actions, ","))
+	}
+	return strings.Join(out, " ")
 }

@@ -1,8 +1,28 @@
 package sim
 
-import "net/http"
+import (
+	"fmt"
 
-// wireRegistries is completed when fakeacr lands.
-func (s *Sim) wireRegistries() error { return nil }
+	"github.com/azsim/azsim/fakeacr"
+	"github.com/azsim/azsim/internal/state"
+)
 
-var _ http.Handler
+// wireRegistries builds the fake ACR for every registry of the world, with
+// its signing key from the state directory and Entra as token verifier;
+// seeding the world's images happens here, before anything listens.
+func (s *Sim) wireRegistries() error {
+	ring, err := s.State.Ring("acr")
+	if err != nil {
+		return err
+	}
+	keys, err := state.Keys(ring)
+	if err != nil {
+		return err
+	}
+	acr, err := fakeacr.New(s.Store, s.Entra, fakeacr.WithSigningKey(keys[len(keys)-1]), fakeacr.WithLogger(s.opts.logger))
+	if err != nil {
+		return fmt.Errorf("registries: %w", err)
+	}
+	s.ACR = acr
+	return nil
+}
