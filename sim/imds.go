@@ -15,6 +15,9 @@ func (s *Sim) startIMDS() error {
 	for _, p := range s.Store.Snapshot().NodePools() {
 		ref := p.Cluster.Name + "/" + p.Name
 		addr := p.IMDSAddress
+		if a, ok := s.opts.poolIMDS[ref]; ok {
+			addr = a
+		}
 		if addr == "" && !defaultUsed {
 			addr, defaultUsed = s.opts.imdsAddr, true
 		}

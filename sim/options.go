@@ -15,6 +15,7 @@ type options struct {
 	stateDir   string
 	httpsAddr  string
 	imdsAddr   string
+	poolIMDS   map[string]string
 	adminAddr  string
 	adminToken string
 	logger     *slog.Logger
@@ -33,6 +34,18 @@ func WithHTTPSAddr(a string) Option { return func(o *options) { o.httpsAddr = a 
 // WithIMDSAddr sets the IMDS address of the first node pool that declares
 // none (default 127.0.0.1:8079). Other such pools get ephemeral ports.
 func WithIMDSAddr(a string) Option { return func(o *options) { o.imdsAddr = a } }
+
+// WithPoolIMDSAddr serves the IMDS of node pool ref ("cluster/pool") on
+// addr, overriding the world's imdsAddress (azsim exec puts the chosen
+// pool on 169.254.169.254:80).
+func WithPoolIMDSAddr(ref, addr string) Option {
+	return func(o *options) {
+		if o.poolIMDS == nil {
+			o.poolIMDS = map[string]string{}
+		}
+		o.poolIMDS[ref] = addr
+	}
+}
 
 // WithAdminAddr sets the admin API address (default 127.0.0.1:8078).
 func WithAdminAddr(a string) Option { return func(o *options) { o.adminAddr = a } }

@@ -23,8 +23,9 @@ const (
 
 // exitError carries an exit code with its message.
 type exitError struct {
-	code int
-	err  error
+	code   int
+	err    error
+	silent bool // the code speaks for itself (a child's exit status)
 }
 
 func (e *exitError) Error() string { return e.err.Error() }
@@ -32,11 +33,11 @@ func (e *exitError) Unwrap() error { return e.err }
 
 // usageErr marks bad usage or bad input (exit 2).
 func usageErr(format string, args ...any) error {
-	return &exitError{ExitUsage, fmt.Errorf(format, args...)}
+	return &exitError{code: ExitUsage, err: fmt.Errorf(format, args...)}
 }
 
 // failed marks a failed check or flow (exit 1).
-func failed(err error) error { return &exitError{ExitFailed, err} }
+func failed(err error) error { return &exitError{code: ExitFailed, err: err} }
 
 type env struct {
 	stdin          io.Reader
@@ -62,11 +63,14 @@ func MainContext(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	if err == nil {
 		return ExitOK
 	}
-	fmt.Fprintln(stderr, "azsim:", err)
 	var ee *exitError
 	if errors.As(err, &ee) {
+		if !ee.silent {
+			fmt.Fprintln(stderr, "azsim:", err)
+		}
 		return ee.code
 	}
+	fmt.Fprintln(stderr, "azsim:", err)
 	// cobra's own flag and argument errors are usage errors.
 	return ExitUsage
 }
@@ -79,7 +83,7 @@ func (e *env) root() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr("%v", err) })
-	root.AddCommand(e.upCmd(), e.envCmd(), e.tokenCmd(), e.pullCmd(), e.scenarioCmd(), e.traceCmd())
+	root.AddCommand(e.upCmd(), e.envCmd(), e.tokenCmd(), e.pullCmd(), e.scenarioCmd(), e.traceCmd(), e.execCmd(), e.execChildCmd())
 	return root
 }
 

@@ -66,7 +66,7 @@ func (r *Rule) Validate() error {
 	if r.Status == 0 && r.latency == 0 {
 		errs = append(errs, errors.New("a fault needs a status or a latency"))
 	}
-	if r.Probability < 0 || r.Probability > 1 {
+	if !(r.Probability >= 0 && r.Probability <= 1) { // also NaN
 		errs = append(errs, fmt.Errorf("probability: %v must be between 0 and 1", r.Probability))
 	}
 	if r.Count < 0 {

@@ -126,6 +126,10 @@ func Middleware(service string, clock interface{ Now() time.Time }, rec Recorder
 			d := h.d
 			h.mu.Unlock()
 			d.Status = sw.status
+			if d.Status == 0 {
+				// The handler wrote nothing: net/http answers 200.
+				d.Status = http.StatusOK
+			}
 			if d.Outcome == "" {
 				d.Outcome = outcome(d.Status)
 			}

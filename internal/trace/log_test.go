@@ -1,0 +1,251 @@
+package trace
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func seqs(ds []Decision) []uint64 {
+	out := make([]uint64, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, d.Seq)
+	}
+	return out
+}
+
+func TestLogRingAndRecent(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		size    int
+		records int
+		since   uint64
+		want    []uint64
+	}{
+		{"empty", 3, 0, 0, []uint64{}},
+		{"under the bound", 3, 2, 0, []uint64{1, 2}},
+		{"exactly the bound", 3, 3, 0, []uint64{1, 2, 3}},
+		{"over the bound keeps the newest", 3, 7, 0, []uint64{5, 6, 7}},
+		{"since inside the ring", 3, 7, 5, []uint64{6, 7}},
+		{"since before the ring", 3, 7, 2, []uint64{5, 6, 7}},
+		{"since the last", 3, 7, 7, []uint64{}},
+		{"since the future", 3, 7, 100, []uint64{}},
+		{"size one", 1, 4, 0, []uint64{4}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			l := NewLog(tc.size, nil)
+			for i := 0; i < tc.records; i++ {
+				l.Record(Decision{Path: fmt.Sprint(i)})
+			}
+			got := l.Recent(tc.since)
+			assert.Equal(t, tc.want, seqs(got))
+			assert.LessOrEqual(t, len(l.Recent(0)), tc.size)
+			for _, d := range got {
+				assert.Equal(t, fmt.Sprint(d.Seq-1), d.Path, "each decision keeps its own sequence number")
+			}
+		})
+	}
+}
+
+func TestLogFlows(t *testing.T) {
+	t.Parallel()
+	type step struct{ in, out, flow string }
+	for _, tc := range []struct {
+		name  string
+		steps []step
+	}{
+		{"a whole federated flow", []step{
+			{"", "sa-jti", "f1"},        // service-account token minted
+			{"sa-jti", "aad-uti", "f1"}, // Entra exchange
+			{"aad-uti", "acr-rt", "f1"}, // ACR exchange
+			{"acr-rt", "acr-at", "f1"},  // ACR token
+			{"acr-at", "", "f1"},        // registry pull
+		}},
+		{"unrelated decisions get new flows", []step{
+			{"", "", "f1"},
+			{"", "", "f2"},
+			{"", "a", "f3"},
+			{"", "b", "f4"},
+			{"b", "", "f4"},
+			{"a", "", "f3"},
+		}},
+		{"an unknown token starts a flow and is remembered", []step{
+			{"stranger", "", "f1"},
+			{"other", "", "f2"},
+			{"stranger", "x", "f1"},
+			{"x", "", "f1"},
+		}},
+		{"a token re-minted in a later flow moves there", []step{
+			{"", "t", "f1"},
+			{"u", "t", "f2"},
+			{"t", "", "f2"},
+		}},
+		{"interleaved flows", []step{
+			{"", "a1", "f1"},
+			{"", "b1", "f2"},
+			{"a1", "a2", "f1"},
+			{"b1", "b2", "f2"},
+			{"b2", "", "f2"},
+			{"a2", "", "f1"},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			l := NewLog(100, nil)
+			for i, s := range tc.steps {
+				l.Record(Decision{TokenIn: s.in, TokenOut: s.out})
+				ds := l.Recent(uint64(i))
+				require.Len(t, ds, 1)
+				assert.Equal(t, s.flow, ds[0].Flow, "step %d (%s → %s)", i, s.in, s.out)
+			}
+		})
+	}
+}
+
+func TestLogRemembersBoundedTokenIDs(t *testing.T) {
+	t.Parallel()
+	const size = 2 // the log remembers 4*size token IDs
+	l := NewLog(size, nil)
+	for i := range 20 {
+		l.Record(Decision{TokenOut: fmt.Sprintf("t%d", i)})
+	}
+	l.mu.Lock()
+	assert.LessOrEqual(t, len(l.flows), 4*size)
+	assert.Len(t, l.order, len(l.flows))
+	l.mu.Unlock()
+
+	l.Record(Decision{TokenIn: "t19"})
+	assert.Equal(t, "f20", l.Recent(20)[0].Flow, "a recent token still correlates")
+	l.Record(Decision{TokenIn: "t0"})
+	assert.Equal(t, "f22", l.Recent(21)[0].Flow, "a forgotten token starts a new flow")
+
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	assert.LessOrEqual(t, len(l.flows), 4*size)
+	assert.Len(t, l.order, len(l.flows))
+}
+
+func TestLogHinter(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name     string
+		d        Decision
+		called   bool
+		wantHint string
+	}{
+		{"allow is not hinted", Decision{Outcome: Allow}, false, ""},
+		{"deny is hinted", Decision{Outcome: Deny}, true, "hint for deny"},
+		{"error is hinted", Decision{Outcome: Error}, true, "hint for error"},
+		{"no outcome is hinted", Decision{}, true, "hint for "},
+		{"an existing hint is kept", Decision{Outcome: Deny, Hint: "given"}, false, "given"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var calls atomic.Int32
+			l := NewLog(10, func(d Decision) string {
+				calls.Add(1)
+				return "hint for " + d.Outcome
+			})
+			l.Record(tc.d)
+			assert.Equal(t, tc.called, calls.Load() == 1)
+			assert.Equal(t, tc.wantHint, l.Recent(0)[0].Hint)
+		})
+	}
+}
+
+func TestLogHinterReturningEmpty(t *testing.T) {
+	t.Parallel()
+	l := NewLog(10, func(Decision) string { return "" })
+	l.Record(Decision{Outcome: Deny})
+	assert.Empty(t, l.Recent(0)[0].Hint)
+}
+
+func TestLogSubscribe(t *testing.T) {
+	t.Parallel()
+	l := NewLog(10, nil)
+	l.Record(Decision{Path: "before"})
+	ch1, cancel1 := l.Subscribe()
+	ch2, cancel2 := l.Subscribe()
+	defer cancel2()
+	assert.Empty(t, ch1, "a subscriber sees only new decisions")
+
+	l.Record(Decision{Path: "one", TokenOut: "t"})
+	for _, ch := range []<-chan Decision{ch1, ch2} {
+		require.Len(t, ch, 1)
+		d := <-ch
+		assert.Equal(t, "one", d.Path)
+		assert.Equal(t, uint64(2), d.Seq)
+		assert.Equal(t, "f2", d.Flow, "subscribers see the finished decision")
+	}
+
+	cancel1()
+	cancel1() // idempotent
+	l.Record(Decision{Path: "two"})
+	assert.Empty(t, ch1, "no decision after cancel")
+	require.Len(t, ch2, 1)
+	assert.Equal(t, "two", (<-ch2).Path)
+}
+
+func TestLogSlowSubscriberNeverBlocks(t *testing.T) {
+	t.Parallel()
+	l := NewLog(10, nil)
+	ch, cancel := l.Subscribe()
+	defer cancel()
+	n := cap(ch) + 50
+	for i := 0; i < n; i++ {
+		l.Record(Decision{}) // would deadlock if Record blocked on a full channel
+	}
+	assert.Len(t, ch, cap(ch), "the channel is full")
+	assert.Equal(t, uint64(1), (<-ch).Seq, "the subscriber keeps the oldest and misses the rest")
+	assert.Equal(t, uint64(n), l.Recent(uint64(n - 1))[0].Seq, "the log still records everything")
+}
+
+func TestLogConcurrentRecord(t *testing.T) {
+	t.Parallel()
+	const writers, each = 8, 200
+	l := NewLog(writers*each, func(d Decision) string { return "h" })
+	ch, cancel := l.Subscribe()
+	defer cancel()
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				id := fmt.Sprintf("w%d-%d", w, i)
+				prev := ""
+				if i > 0 {
+					prev = fmt.Sprintf("w%d-%d", w, i-1)
+				}
+				l.Record(Decision{Outcome: Deny, TokenIn: prev, TokenOut: id})
+			}
+		})
+	}
+	wg.Go(func() {
+		for range each {
+			_ = l.Recent(0)
+			c, stop := l.Subscribe()
+			stop()
+			_ = c
+		}
+	})
+	wg.Wait()
+
+	ds := l.Recent(0)
+	require.Len(t, ds, writers*each)
+	seen := map[uint64]bool{}
+	flows := map[string]bool{}
+	for i, d := range ds {
+		assert.Equal(t, uint64(i+1), d.Seq, "sequence numbers are dense and monotonic")
+		assert.False(t, seen[d.Seq])
+		seen[d.Seq] = true
+		flows[d.Flow] = true
+		assert.Equal(t, "h", d.Hint)
+	}
+	assert.Len(t, flows, writers, "each writer's chain of tokens is one flow")
+	assert.NotEmpty(t, ch)
+}
