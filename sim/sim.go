@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/azsim/azsim/fakeaad"
@@ -44,6 +45,10 @@ type Sim struct {
 	imds    map[string]string // node pool ("cluster/pool") → address
 	admin   string
 	wg      sync.WaitGroup
+	// inflight counts requests the fakes are serving, so Close can wait for
+	// exactly those and not for idle keep-alive connections.
+	inflight  atomic.Int64
+	closeOnce sync.Once
 }
 
 // New builds a simulator: it opens the state directory (creating the CA and
@@ -105,7 +110,12 @@ const traceSize = 2000
 
 // wrap puts the trace and the fault injector in front of a fake.
 func (s *Sim) wrap(service string, h http.Handler) http.Handler {
-	return trace.Middleware(service, s.opts.clock, s.Trace)(s.Faults.Middleware(service)(h))
+	traced := trace.Middleware(service, s.opts.clock, s.Trace)(s.Faults.Middleware(service)(h))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.inflight.Add(1)
+		defer s.inflight.Add(-1)
+		traced.ServeHTTP(w, r)
+	})
 }
 
 // Start binds every listener and serves until ctx ends or Close is called.
@@ -142,13 +152,24 @@ func (s *Sim) serve(ln net.Listener, h http.Handler) {
 	}()
 }
 
-// Close stops every listener, waiting up to 5 s for requests in flight.
+// shutdownGrace bounds how long Close waits for requests in flight.
+const shutdownGrace = 5 * time.Second
+
+// Close stops accepting connections, waits (up to 5 s) for the requests the
+// fakes are serving, then closes every connection.
 func (s *Sim) Close() {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	for _, srv := range s.servers {
-		_ = srv.Shutdown(ctx)
-	}
+	s.closeOnce.Do(func() {
+		for _, ln := range s.lns {
+			_ = ln.Close()
+		}
+		deadline := time.Now().Add(shutdownGrace)
+		for s.inflight.Load() > 0 && time.Now().Before(deadline) {
+			time.Sleep(2 * time.Millisecond)
+		}
+		for _, srv := range s.servers {
+			_ = srv.Close()
+		}
+	})
 	s.wg.Wait()
 }
 
