@@ -68,7 +68,7 @@ func startUp(t *testing.T, extra ...string) (string, sim.Endpoints) {
 			if herr == nil {
 				resp.Body.Close()
 				require.Equal(t, http.StatusOK, resp.StatusCode)
-				require.Contains(t, out.String(), "azsim is up (world: default)")
+				require.Contains(t, out.String(), "azsim is up (world: ")
 				return dir, ep
 			}
 		}
