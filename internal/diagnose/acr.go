@@ -101,7 +101,7 @@ func clusterIdentityPitfall(ix *world.Index, p *world.Principal, reg *world.Regi
 			continue
 		}
 		for _, a := range ix.Assignments {
-			if a.PrincipalID == c.ControlPlane.ObjectID && inScope(strings.ToLower(reg.ResourceID), a.Scope) && len(a.Role.Legacy) > 0 {
+			if a.PrincipalID == c.ControlPlane.ObjectID && inScope(strings.ToLower(reg.ResourceID), a.Scope) && grantsData(reg, a.Role) {
 				kind := "system-assigned"
 				if c.ControlPlane.Kind == world.KindUserAssigned {
 					kind = "user-assigned"
@@ -111,6 +111,15 @@ func clusterIdentityPitfall(ix *world.Index, p *world.Principal, reg *world.Regi
 		}
 	}
 	return ""
+}
+
+// grantsData reports whether role grants data-plane access on reg in its
+// role-assignment mode (AcrPull grants none in an ABAC registry).
+func grantsData(reg *world.RegistryInfo, role world.Role) bool {
+	if reg.ABAC() {
+		return len(role.ABAC) > 0
+	}
+	return len(role.Legacy) > 0
 }
 
 func inScope(resource, scope string) bool {

@@ -101,7 +101,7 @@ type Set struct {
 	rules []*Rule
 	next  int
 	rand  func() float64
-	sleep func(time.Duration)
+	sleep func(time.Duration) // tests stub it; nil waits on a timer that the request's cancellation cuts short
 }
 
 // NewSet returns an empty set; rnd decides probabilistic rules (nil: a
@@ -110,7 +110,7 @@ func NewSet(rnd func() float64) *Set {
 	if rnd == nil {
 		rnd = rand.Float64
 	}
-	return &Set{rand: rnd, sleep: time.Sleep}
+	return &Set{rand: rnd}
 }
 
 // Add validates and installs a rule; it returns the rule with its ID.
@@ -190,8 +190,8 @@ func (s *Set) Middleware(service string) func(http.Handler) http.Handler {
 				next.ServeHTTP(w, req)
 				return
 			}
-			if r.latency > 0 {
-				s.sleep(r.latency)
+			if r.latency > 0 && !s.wait(req, r.latency) {
+				return // the client went away during the injected latency
 			}
 			if r.Status == 0 {
 				next.ServeHTTP(w, req)
@@ -210,5 +210,22 @@ func (s *Set) Middleware(service string) func(http.Handler) http.Handler {
 			w.WriteHeader(r.Status)
 			_, _ = w.Write([]byte(r.Body))
 		})
+	}
+}
+
+// wait delays the request by d, or less when the client goes away; it
+// reports whether the request should go on.
+func (s *Set) wait(req *http.Request, d time.Duration) bool {
+	if s.sleep != nil {
+		s.sleep(d)
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-req.Context().Done():
+		return false
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"io"
+	"net/http"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -124,7 +125,13 @@ func (c *Client) tokenAndPull(ctx context.Context, r *Result, ref name.Reference
 // pull fetches the manifest and every layer with go-containerregistry,
 // presenting the access token as a bearer token.
 func (c *Client) pull(ctx context.Context, r *Result, ref name.Reference, access string) {
-	img, err := remote.Image(ref, remote.WithContext(ctx), remote.WithTransport(c.HTTP.Transport),
+	tr := c.HTTP.Transport
+	if tr == nil {
+		// As net/http does for a Client without a Transport; a nil one
+		// would make go-containerregistry panic.
+		tr = http.DefaultTransport
+	}
+	img, err := remote.Image(ref, remote.WithContext(ctx), remote.WithTransport(tr),
 		remote.WithAuth(authn.FromConfig(authn.AuthConfig{RegistryToken: access})))
 	if err == nil {
 		var d v1.Hash
