@@ -145,3 +145,26 @@ func TestFaultIMDS429Retried(t *testing.T) {
 	code, _ = admin(t, s, http.MethodPost, "/api/faults", `{"service":"nope","status":42}`, "")
 	assert.Equal(t, http.StatusBadRequest, code)
 }
+
+// TestTraceFollowStreams: GET /api/trace?follow=1 streams decisions as they
+// happen, one JSON object per line.
+func TestTraceFollowStreams(t *testing.T) {
+	t.Parallel()
+	s := sim.Start(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+s.AdminAddr()+"/api/trace?follow=1", nil)
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	assert.Equal(t, "application/x-ndjson", resp.Header.Get("Content-Type"))
+	r, err := s.Client().Do(imdsRequest(t, ""))
+	require.NoError(t, err)
+	r.Body.Close()
+	var d trace.Decision
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&d))
+	assert.Equal(t, "imds", d.Service)
+	assert.Equal(t, http.StatusOK, d.Status)
+	assert.Equal(t, "aks1-agentpool", d.Principal)
+}
