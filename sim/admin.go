@@ -52,6 +52,9 @@ func (s *Sim) adminRoutes() http.Handler {
 		r.Post("/api/faults", s.postFault)
 		r.Delete("/api/faults", s.deleteFaults)
 		r.Delete("/api/faults/{id}", s.deleteFaults)
+		r.Get("/api/world/{collection}", s.getObjects)
+		r.Post("/api/world/{collection}", s.postObject)
+		r.Delete("/api/world/{collection}/{key}", s.deleteObject)
 	})
 	return r
 }

@@ -106,3 +106,34 @@ func TestAdminTokenRequired(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "is not loopback: an admin token is required")
 }
+
+func TestAdminPerObjectEndpoints(t *testing.T) {
+	t.Parallel()
+	s := sim.Start(t, nil)
+	code, _ := admin(t, s, http.MethodPost, "/api/world/roleAssignments", `{"principal":"aks1","role":"AcrPush","scope":"registry/azsimacr"}`, "")
+	require.Equal(t, http.StatusOK, code)
+	assert.Len(t, s.Store.Snapshot().Assignments, 3)
+	code, _ = admin(t, s, http.MethodDelete, "/api/world/roleAssignments/0", "", "")
+	require.Equal(t, http.StatusOK, code)
+	assert.Equal(t, "app-puller", s.Store.Snapshot().Assignments[0].Principal.Name)
+
+	code, _ = admin(t, s, http.MethodPost, "/api/world/identities", `{"name":"late","resourceGroup":"rg-azsim"}`, "")
+	require.Equal(t, http.StatusOK, code)
+	_, ok := s.Store.Snapshot().PrincipalByName("late")
+	assert.True(t, ok)
+	code, _ = admin(t, s, http.MethodDelete, "/api/world/identities/late", "", "")
+	require.Equal(t, http.StatusOK, code)
+
+	for _, tc := range []struct{ method, path, body, want string }{
+		{http.MethodPost, "/api/world/identities", `{"name":"x","resourceGroup":"nope"}`, `identities[2].resourceGroup: unknown resource group "nope"`},
+		{http.MethodPost, "/api/world/identities", `{"nmae":"x"}`, `unknown field "nmae"`},
+		{http.MethodPost, "/api/world/widgets", `{}`, `no collection "widgets"`},
+		{http.MethodDelete, "/api/world/identities/ghost", "", `no object "ghost"`},
+	} {
+		code, e := admin(t, s, tc.method, tc.path, tc.body, "")
+		assert.Equal(t, http.StatusBadRequest, code, tc.path)
+		assert.Contains(t, e["error"], tc.want)
+	}
+	code, _ = admin(t, s, http.MethodGet, "/api/world/widgets", "", "")
+	assert.Equal(t, http.StatusNotFound, code)
+}
