@@ -16,7 +16,7 @@ import (
 )
 
 type upFlags struct {
-	config, stateDir, httpsAddr, imdsAddr, adminAddr, adminToken, logLevel string
+	config, stateDir, httpsAddr, imdsAddr, adminAddr, adminToken, logLevel, registryStorage string
 }
 
 func (e *env) upCmd() *cobra.Command {
@@ -33,6 +33,7 @@ func (e *env) upCmd() *cobra.Command {
 	cmd.Flags().StringVar(&f.imdsAddr, "imds-addr", "127.0.0.1:8079", "IMDS listen address of the first node pool")
 	cmd.Flags().StringVar(&f.adminAddr, "admin-addr", "127.0.0.1:8078", "admin API listen address")
 	cmd.Flags().StringVar(&f.adminToken, "admin-token", os.Getenv("AZSIM_ADMIN_TOKEN"), "bearer token for the admin API (required off loopback; default $AZSIM_ADMIN_TOKEN)")
+	cmd.Flags().StringVar(&f.registryStorage, "registry-storage", "", "keep registry blobs and manifests in this directory (images larger than memory; pushes survive restarts); default in memory")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	return cmd
 }
@@ -62,8 +63,12 @@ func (e *env) up(ctx context.Context, f upFlags) error {
 		return usageErr("--log-level %q: want debug, info, warn or error", f.logLevel)
 	}
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
-	s, err := sim.New(sim.WithWorld(w), sim.WithStateDir(f.stateDir), sim.WithHTTPSAddr(f.httpsAddr),
-		sim.WithIMDSAddr(f.imdsAddr), sim.WithAdminAddr(f.adminAddr), sim.WithAdminToken(f.adminToken), sim.WithLogger(logger))
+	opts := []sim.Option{sim.WithWorld(w), sim.WithStateDir(f.stateDir), sim.WithHTTPSAddr(f.httpsAddr),
+		sim.WithIMDSAddr(f.imdsAddr), sim.WithAdminAddr(f.adminAddr), sim.WithAdminToken(f.adminToken), sim.WithLogger(logger)}
+	if f.registryStorage != "" {
+		opts = append(opts, sim.WithRegistryStorage(f.registryStorage))
+	}
+	s, err := sim.New(opts...)
 	if err != nil {
 		return usageErr("%v", err)
 	}
