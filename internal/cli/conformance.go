@@ -13,8 +13,9 @@ import (
 )
 
 type conformanceFlags struct {
-	suite, target, stateDir, filter, junit, report, json, driver string
-	verbose                                                      bool
+	suite, target, stateDir, filter, junit, report, json, driver, plugin string
+	pluginArgs                                                           []string
+	verbose                                                              bool
 }
 
 func (e *env) conformanceCmd() *cobra.Command {
@@ -37,14 +38,16 @@ error (the harness broke) make the exit code 1.`,
 		},
 	}
 	fl := run.Flags()
-	fl.StringVar(&f.suite, "suite", "providers", "suite to run: providers (clients is not available yet)")
+	fl.StringVar(&f.suite, "suite", "providers", "suite to run: providers or clients")
 	fl.StringVar(&f.target, "target", "", "target description (YAML); default: a running simulator (--state-dir) or one started for the run")
 	stateDirFlag(run, &f.stateDir)
 	fl.StringVar(&f.filter, "filter", "", "comma-separated case ID prefixes or globs (\"providers/imds\", \"**/fic/*\")")
 	fl.StringVar(&f.junit, "junit", "", "write JUnit XML to FILE")
 	fl.StringVar(&f.report, "report", "", "write a Markdown summary to FILE (e.g. $GITHUB_STEP_SUMMARY)")
 	fl.StringVar(&f.json, "json", "", "write the results as JSON to FILE")
-	fl.StringVar(&f.driver, "driver", "", "clients suite driver (credential-provider|exec; not available yet)")
+	fl.StringVar(&f.driver, "driver", "", "clients suite driver: credential-provider (kubelet exec plugin protocol) or exec (prints a Docker config JSON)")
+	fl.StringVar(&f.plugin, "plugin", "", "clients suite: the program under test")
+	fl.StringArrayVar(&f.pluginArgs, "plugin-arg", nil, "clients suite: an argument for the plugin (repeatable; credential providers also get the rendered azure.json last)")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "print every case's message and request log")
 	cmd.AddCommand(run)
 	return cmd
@@ -57,8 +60,7 @@ func (e *env) conformanceRun(ctx context.Context, f conformanceFlags, useRunning
 			return usageErr("--driver applies to the clients suite only")
 		}
 	case "clients":
-		return usageErr("the clients suite is not available yet: its drivers (credential-provider, exec) need `azsim exec`; " +
-			"run --suite providers, or check an azcore.TokenCredential with the Go API conformance.TestTokenCredential")
+		return e.clientsRun(ctx, f)
 	default:
 		return usageErr("--suite %q: want providers or clients", f.suite)
 	}
