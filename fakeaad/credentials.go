@@ -141,7 +141,7 @@ func thumbprint(tok *jwtx.Token) string {
 	return tok.KID
 }
 
-// checkWindow applies exp/nbf with the configured skew (AADSTS700024).
+// checkWindow applies exp/nbf/iat with the configured skew (AADSTS700024).
 func (e *Entra) checkWindow(c *assertionClaims) *aadError {
 	now := e.now()
 	skew := e.opts.assertionSkew
@@ -153,6 +153,11 @@ func (e *Entra) checkWindow(c *assertionClaims) *aadError {
 	}
 	if c.Exp != nil {
 		exp = c.Exp.Time
+	}
+	// An iat beyond the skew in the future is refused like an early nbf:
+	// such an assertion was not issued yet (not confirmed for Entra, [L]).
+	if c.Iat != nil && now.Add(skew).Before(c.Iat.Time) && c.Iat.Time.After(from) {
+		from = c.Iat.Time
 	}
 	if c.Exp == nil || now.After(exp.Add(skew)) || now.Add(skew).Before(from) {
 		const f = "2006-01-02T15:04:05.0000000Z"

@@ -91,6 +91,9 @@ func (e *Entra) routes() http.Handler {
 	r.Get("/{tenant}/discovery/keys", e.jwks(false))
 	r.HandleFunc("/{tenant}/oauth2/v2.0/token", e.token(true))
 	r.HandleFunc("/{tenant}/oauth2/token", e.token(false))
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, e.now(), invalidRequest(900561, "The endpoint only accepts GET requests. Received a %s request.", r.Method))
+	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, e.now(), newError(http.StatusNotFound, "invalid_request", 900561,
 			"The endpoint %s is not served by this tenant.", r.URL.Path))
@@ -104,3 +107,6 @@ func (e *Entra) ServeHTTP(w http.ResponseWriter, r *http.Request) { e.router.Ser
 func (e *Entra) now() time.Time { return e.store.Clock().Now() }
 
 func (e *Entra) active() *jwtx.Key { return e.keys[len(e.keys)-1] }
+
+// SigningKID is the key ID of the key tokens are signed with now.
+func (e *Entra) SigningKID() string { return e.active().KID }

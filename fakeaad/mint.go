@@ -112,6 +112,9 @@ func (e *Entra) VerifyAccessToken(raw string) (*world.EntraClaims, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrTokenInvalid, err)
 	}
+	if tok.Alg != "RS256" {
+		return nil, fmt.Errorf("%w: algorithm %s; Entra signs RS256", ErrTokenInvalid, tok.Alg)
+	}
 	var key *jwtx.Key
 	for _, k := range e.keys {
 		if k.KID == tok.KID {
@@ -138,6 +141,9 @@ func (e *Entra) VerifyAccessToken(raw string) (*world.EntraClaims, error) {
 	}
 	if now < c.Nbf {
 		return nil, fmt.Errorf("%w: not valid before %s", ErrTokenInvalid, time.Unix(c.Nbf, 0).UTC().Format(time.RFC3339))
+	}
+	if c.Iat > now+int64(world.Backdate/time.Second) {
+		return nil, fmt.Errorf("%w: issued in the future (%s)", ErrTokenInvalid, time.Unix(c.Iat, 0).UTC().Format(time.RFC3339))
 	}
 	return &c, nil
 }

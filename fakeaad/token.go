@@ -40,7 +40,7 @@ func (e *Entra) token(v2 bool) http.HandlerFunc {
 			trace.Annotate(r, func(d *trace.Decision) {
 				d.Error, d.Reason = fmt.Sprintf("AADSTS%d", aerr.number), aerr.text
 			})
-			e.opts.logger.Info("token request refused", "path", r.URL.Path, "code", aerr.number, "client_id", r.PostForm.Get("client_id"))
+			e.opts.logger.Info("token request refused", "path", r.URL.Path, "code", aerr.number, "client_id", clipLog(r.PostForm.Get("client_id")))
 			writeError(w, r, e.now(), aerr)
 			return
 		}
@@ -179,4 +179,12 @@ func knownResource(ix *world.Index, resource string) bool {
 		}
 	}
 	return false
+}
+
+// clipLog shortens a client-supplied value for a log line.
+func clipLog(s string) string {
+	if len(s) > 256 {
+		return s[:256] + "…"
+	}
+	return s
 }

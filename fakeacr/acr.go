@@ -49,6 +49,7 @@ type options struct {
 	refreshLifetime time.Duration
 	accessLifetime  time.Duration
 	blobs           func(loginServer string) (BlobStore, error)
+	storageDir      string
 	refreshInGET    bool
 }
 

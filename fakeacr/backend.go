@@ -39,14 +39,35 @@ func (a *ACR) backend(ctx context.Context, reg *world.RegistryInfo) (*backend, e
 }
 
 func (a *ACR) newBackend(ctx context.Context, b *backend, reg *world.RegistryInfo) error {
-	store, err := a.opts.blobs(reg.LoginServer)
+	var (
+		store BlobStore
+		disk  *diskStore
+		links = map[string]bool{}
+		err   error
+	)
+	if a.opts.storageDir != "" {
+		if disk, err = newDiskStore(a.opts.storageDir, reg.LoginServer); err == nil {
+			store = disk
+			links, err = disk.loadLinks()
+		}
+	} else {
+		store, err = a.opts.blobs(reg.LoginServer)
+	}
 	if err != nil {
 		return fmt.Errorf("fakeacr: blob store for %s: %w", reg.LoginServer, err)
 	}
 	b.created = a.store.Clock().Now().UTC()
-	b.h = withRepository(registry.New(registry.Logger(log.New(io.Discard, "", 0)),
-		registry.WithBlobHandler(&linkedBlobs{BlobStore: store, links: map[string]bool{}}),
-		registry.WithReferrersSupport(true)))
+	blobs := &linkedBlobs{BlobStore: store, links: links, disk: disk}
+	var h http.Handler = registry.New(registry.Logger(log.New(io.Discard, "", 0)),
+		registry.WithBlobHandler(blobs), registry.WithReferrersSupport(true))
+	if disk != nil {
+		p := &persistent{next: h, disk: disk, blobs: blobs, uploads: map[string]*upload{}}
+		if err := p.replay(ctx); err != nil {
+			return fmt.Errorf("fakeacr: %s: %w", reg.LoginServer, err)
+		}
+		h = p
+	}
+	b.h = withRepository(h)
 	for _, im := range reg.Images {
 		if err := seedImage(ctx, b.h, reg, im); err != nil {
 			return fmt.Errorf("fakeacr: seeding %s/%s:%s: %w", reg.LoginServer, im.Repository, im.Tag, err)
@@ -102,6 +123,7 @@ type linkedBlobs struct {
 	BlobStore
 	mu    sync.Mutex
 	links map[string]bool // repo + "@" + digest
+	disk  *diskStore      // keeps the links too, when set
 }
 
 func (l *linkedBlobs) linked(ctx context.Context, repo string, h v1.Hash) bool {
@@ -129,9 +151,19 @@ func (l *linkedBlobs) Put(ctx context.Context, repo string, h v1.Hash, rc io.Rea
 	if err := l.BlobStore.Put(ctx, repo, h, rc); err != nil {
 		return err
 	}
+	return l.link(ctx, repo, h)
+}
+
+// link makes h known in repo (persistently with a disk store).
+func (l *linkedBlobs) link(ctx context.Context, repo string, h v1.Hash) error {
+	key := repository(ctx, repo) + "@" + h.String()
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.links[repository(ctx, repo)+"@"+h.String()] = true
+	known := l.links[key]
+	l.links[key] = true
+	l.mu.Unlock()
+	if l.disk != nil && !known {
+		return l.disk.saveLink(key)
+	}
 	return nil
 }
 
@@ -144,5 +176,8 @@ func (l *linkedBlobs) Delete(ctx context.Context, repo string, h v1.Hash) error 
 		return registry.ErrNotFound
 	}
 	delete(l.links, key)
+	if l.disk != nil {
+		l.disk.deleteLink(key)
+	}
 	return nil
 }

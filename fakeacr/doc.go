@@ -1,8 +1,8 @@
 // Package fakeacr is the Azure Container Registry of the simulator: for every
 // registry of the world, served by request Host, the ACR token endpoints
 // (POST /oauth2/exchange, GET|POST /oauth2/token), the /v2/ bearer challenge,
-// a real OCI registry (go-containerregistry pkg/registry, one in-memory
-// backend per registry) behind an authorization middleware that enforces the
+// a real OCI registry (go-containerregistry pkg/registry, one
+// backend per registry, in memory or on disk with WithStorageDir) behind an authorization middleware that enforces the
 // scopes Azure role assignments grant, and the two ACR metadata endpoints the
 // Azure SDK uses (/acr/v1/_catalog, /acr/v1/<name>/_tags).
 //

@@ -75,6 +75,9 @@ func (a *ACR) mint(rc *reqCtx, kind, sub string, access []Access) (string, *Clai
 	return raw, c, nil
 }
 
+// acrSkew is the clock skew allowed on an ACR token's iat.
+const acrSkew = 5 * time.Minute
+
 // Errors of verifyACR.
 var (
 	errACRInvalid = errors.New("invalid ACR token")
@@ -88,6 +91,9 @@ func (a *ACR) verifyACR(rc *reqCtx, raw, kind string) (*Claims, error) {
 	tok, err := jwtx.Parse(raw)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errACRInvalid, err)
+	}
+	if tok.Alg != "RS256" {
+		return nil, fmt.Errorf("%w: algorithm %s; ACR signs RS256", errACRInvalid, tok.Alg)
 	}
 	if tok.KID != a.opts.key.KID {
 		return nil, fmt.Errorf("%w: not signed by this registry", errACRInvalid)
@@ -108,8 +114,12 @@ func (a *ACR) verifyACR(rc *reqCtx, raw, kind string) (*Claims, error) {
 		return nil, fmt.Errorf("%w: a %s was presented where a %s is required", errACRInvalid, c.GrantType, kind)
 	case rc.now.Unix() >= c.EXP:
 		return nil, fmt.Errorf("%w at %s", errACRExpired, time.Unix(c.EXP, 0).UTC().Format(time.RFC3339))
+	case !strings.EqualFold(c.Tenant, rc.reg.TenantID):
+		return nil, fmt.Errorf("%w: tenant %q is not the registry's tenant", errACRInvalid, c.Tenant)
 	case rc.now.Unix() < c.NBF:
 		return nil, fmt.Errorf("%w: not valid before %s", errACRInvalid, time.Unix(c.NBF, 0).UTC().Format(time.RFC3339))
+	case c.IAT > rc.now.Unix()+int64(acrSkew/time.Second):
+		return nil, fmt.Errorf("%w: issued in the future (%s)", errACRInvalid, time.Unix(c.IAT, 0).UTC().Format(time.RFC3339))
 	case c.GrantType == grantAccess && c.Access == nil:
 		return nil, fmt.Errorf("%w: access token without access claim", errACRInvalid)
 	}

@@ -131,7 +131,7 @@ func (r *runner) federated(sa, cluster, identity, audience, token string) (*worl
 			}
 		}
 	}
-	return nil, "", fmt.Errorf("no identity is federated with %s; name one with identity:", sa)
+	return nil, "", fmt.Errorf("no identity is federated with %s (name one with the identity field)", sa)
 }
 
 func (r *runner) pull(ctx context.Context, p *PullStep) ([]flow.Hop, error) {

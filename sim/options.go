@@ -3,6 +3,7 @@ package sim
 import (
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/azsim/azsim/world"
 )
@@ -20,6 +21,41 @@ type options struct {
 	adminToken string
 	logger     *slog.Logger
 	clock      *world.SimClock
+	// registryStorage, when set, keeps registry content on disk.
+	registryStorage string
+	timeouts        Timeouts
+}
+
+// Timeouts bound how long a client may hold a connection without making
+// progress, so slow clients cannot pin the simulator.
+type Timeouts struct {
+	// ReadHeader bounds the TLS handshake and reading a request's headers
+	// (default 10 s).
+	ReadHeader time.Duration
+	// Body bounds reading the body of every request but registry blob and
+	// manifest uploads, whose size is legitimately large (default 30 s).
+	Body time.Duration
+	// Idle closes keep-alive connections idle this long (default 2 min).
+	Idle time.Duration
+}
+
+// MaxHeaderBytes bounds the request line and headers of every request; a
+// larger request gets 431 before any fake sees it.
+const MaxHeaderBytes = 64 << 10
+
+// WithTimeouts overrides the server timeouts (zero fields keep defaults).
+func WithTimeouts(t Timeouts) Option {
+	return func(o *options) {
+		if t.ReadHeader > 0 {
+			o.timeouts.ReadHeader = t.ReadHeader
+		}
+		if t.Body > 0 {
+			o.timeouts.Body = t.Body
+		}
+		if t.Idle > 0 {
+			o.timeouts.Idle = t.Idle
+		}
+	}
 }
 
 // WithWorld sets the world (default: world.Default()).
@@ -57,11 +93,17 @@ func WithAdminToken(tok string) Option { return func(o *options) { o.adminToken 
 // WithLogger sets the logger (default: discard).
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
 
+// WithRegistryStorage keeps every registry's blobs, blob links and
+// manifests under dir (one directory per login server), so images larger
+// than memory work and pushes survive a restart (default: in memory).
+func WithRegistryStorage(dir string) Option { return func(o *options) { o.registryStorage = dir } }
+
 // WithClock sets the simulated clock (default: wall time).
 func WithClock(c *world.SimClock) Option { return func(o *options) { o.clock = c } }
 
 func buildOptions(opts []Option) options {
-	o := options{httpsAddr: "127.0.0.1:8443", imdsAddr: "127.0.0.1:8079", adminAddr: "127.0.0.1:8078"}
+	o := options{httpsAddr: "127.0.0.1:8443", imdsAddr: "127.0.0.1:8079", adminAddr: "127.0.0.1:8078",
+		timeouts: Timeouts{ReadHeader: 10 * time.Second, Body: 30 * time.Second, Idle: 2 * time.Minute}}
 	for _, f := range opts {
 		f(&o)
 	}

@@ -19,7 +19,11 @@ func (s *Sim) wireRegistries() error {
 	if err != nil {
 		return err
 	}
-	acr, err := fakeacr.New(s.Store, s.Entra, fakeacr.WithSigningKey(keys[len(keys)-1]), fakeacr.WithLogger(s.opts.logger))
+	opts := []fakeacr.Option{fakeacr.WithSigningKey(keys[len(keys)-1]), fakeacr.WithLogger(s.opts.logger)}
+	if s.opts.registryStorage != "" {
+		opts = append(opts, fakeacr.WithStorageDir(s.opts.registryStorage))
+	}
+	acr, err := fakeacr.New(s.Store, s.Entra, opts...)
 	if err != nil {
 		return fmt.Errorf("registries: %w", err)
 	}

@@ -5,11 +5,16 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/azsim/azsim/fakeaad"
 	"github.com/azsim/azsim/fakeoidc"
@@ -110,12 +115,48 @@ const traceSize = 2000
 
 // wrap puts the trace and the fault injector in front of a fake.
 func (s *Sim) wrap(service string, h http.Handler) http.Handler {
-	traced := trace.Middleware(service, s.opts.clock, s.Trace)(s.Faults.Middleware(service)(h))
+	traced := trace.Middleware(service, s.opts.clock, clipRecorder{s.Trace})(s.Faults.Middleware(service)(h))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.inflight.Add(1)
 		defer s.inflight.Add(-1)
 		traced.ServeHTTP(w, r)
 	})
+}
+
+// maxTraceField bounds each text of a recorded decision, so that hostile
+// requests (a megabyte client_id echoed into an error) cannot make the
+// trace ring hold more than traceSize small decisions.
+const maxTraceField = 2 << 10
+
+// clipRecorder shortens a decision's texts before the trace keeps it.
+type clipRecorder struct{ next trace.Recorder }
+
+func (c clipRecorder) Record(d trace.Decision) {
+	for _, f := range []*string{&d.Host, &d.Path, &d.Caller, &d.Principal, &d.PrincipalID, &d.Resource, &d.Error,
+		&d.Reason, &d.Hint, &d.TokenIn, &d.TokenOut} {
+		*f = clipField(*f)
+	}
+	if len(d.Facts) > 32 {
+		d.Facts = map[string]string{"truncated": "more than 32 facts"}
+	}
+	for k, v := range d.Facts {
+		if len(k) > maxTraceField || len(v) > maxTraceField {
+			delete(d.Facts, k)
+			d.Facts[clipField(k)] = clipField(v)
+		}
+	}
+	c.next.Record(d)
+}
+
+func clipField(s string) string {
+	if len(s) <= maxTraceField {
+		return s
+	}
+	cut := maxTraceField
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "… (" + strconv.Itoa(len(s)) + " bytes)"
 }
 
 // Start binds every listener and serves until ctx ends or Close is called.
@@ -142,7 +183,9 @@ func (s *Sim) Start(ctx context.Context) error {
 }
 
 func (s *Sim) serve(ln net.Listener, h http.Handler) {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
+	to := s.opts.timeouts
+	srv := &http.Server{Handler: s.bodyDeadline(h), ReadHeaderTimeout: to.ReadHeader, IdleTimeout: to.Idle,
+		MaxHeaderBytes: MaxHeaderBytes, ErrorLog: log.New(io.Discard, "", 0)}
 	s.servers = append(s.servers, srv)
 	s.lns = append(s.lns, ln)
 	s.wg.Add(1)
@@ -150,6 +193,18 @@ func (s *Sim) serve(ln net.Listener, h http.Handler) {
 		defer s.wg.Done()
 		_ = srv.Serve(ln)
 	}()
+}
+
+// bodyDeadline bounds reading each request's body (Timeouts.Body), except
+// registry uploads (PUT/PATCH/POST under /v2/), which stream large blobs.
+func (s *Sim) bodyDeadline(h http.Handler) http.Handler {
+	d := s.opts.timeouts.Body
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && !strings.HasPrefix(r.URL.Path, "/v2/") {
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(d))
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // shutdownGrace bounds how long Close waits for requests in flight.

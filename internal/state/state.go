@@ -52,27 +52,80 @@ func (d *Dir) Path() string { return d.path }
 // File returns the path of name inside the directory.
 func (d *Dir) File(name string) string { return filepath.Join(d.path, name) }
 
-// WriteFile writes data to path atomically with mode perm.
+// WriteFile writes data to path atomically with mode perm: to a temporary
+// file in the same directory, fsynced, then renamed over path. A failure at
+// any step (or a crash) leaves path as it was and removes the temporary file.
 func WriteFile(path string, data []byte, perm fs.FileMode) error {
+	if err := writeFile(path, data, perm); err != nil {
+		return fmt.Errorf("writing %q: %w", path, err)
+	}
+	return nil
+}
+
+// failAt, set only by tests, injects a failure at a step of writeFile
+// ("create", "write" after half the data, "sync", "close", "chmod",
+// "rename").
+var failAt func(step string) error
+
+func step(name string) error {
+	if failAt != nil {
+		return failAt(name)
+	}
+	return nil
+}
+
+func writeFile(path string, data []byte, perm fs.FileMode) (err error) {
+	if err := step("create"); err != nil {
+		return err
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
-		return fmt.Errorf("writing %q: %w", path, err)
+		return err
 	}
-	defer os.Remove(tmp.Name())
-	if _, err = tmp.Write(data); err == nil {
-		err = tmp.Sync()
+	defer func() {
+		if err != nil {
+			_ = tmp.Close()
+			_ = os.Remove(tmp.Name())
+		}
+	}()
+	half := len(data) / 2
+	if _, err := tmp.Write(data[:half]); err != nil {
+		return err
 	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
+	if err := step("write"); err != nil {
+		return err
 	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), perm)
+	if _, err := tmp.Write(data[half:]); err != nil {
+		return err
 	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
+	if err := step("sync"); err != nil {
+		return err
 	}
-	if err != nil {
-		return fmt.Errorf("writing %q: %w", path, err)
+	if err := tmp.Sync(); err != nil {
+		return err
+	}
+	if err := step("close"); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := step("chmod"); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp.Name(), perm); err != nil {
+		return err
+	}
+	if err := step("rename"); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	// Make the rename itself durable.
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		_ = d.Sync()
+		_ = d.Close()
 	}
 	return nil
 }
