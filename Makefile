@@ -24,7 +24,7 @@ test: ## the default test tier (no Docker needed)
 e2e: ## kind tier: Docker engine, node image (stock or offline, chosen and printed), TestIntegration… (build tag integration)
 	bash hack/docker-bootstrap.sh
 	image=$$($(GO) run ./hack/kind-node-image -auto) && \
-	AZSIM_KIND_NODE_IMAGE="$$image" $(GO) test -tags integration -timeout 60m -run TestIntegration -v ./...
+	AZSIM_KIND_NODE_IMAGE="$$image" $(GO) test -count=1 -tags integration -timeout 60m -run TestIntegration -v ./...
 
 kind-node-image: ## build the offline kind node image (no container registry; cached by content)
 	$(GO) run ./hack/kind-node-image

@@ -29,7 +29,7 @@ import (
 // Skip messages (exact; CI logs are grepped for them).
 const (
 	skipNoDocker = "kindenv integration: skipped: no Docker engine answers (run hack/docker-bootstrap.sh)"
-	skipNoImage  = "kindenv integration: skipped: no kind node image (the stock image cannot be pulled and " + kindenv.OfflineNodeImage + " is missing; run make kind-node-image)"
+	skipNoImage  = "kindenv integration: skipped: no kind node image (the stock image cannot be pulled and the offline image is missing; run make kind-node-image)"
 )
 
 const clusterName = "azsim-e2e"

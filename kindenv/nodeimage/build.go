@@ -322,12 +322,16 @@ func (b *builder) nodeImage(key, base, imagesDir string, files []File) error {
 	if err := b.run("node-cleanup", "", nil, b.cfg.Docker, "exec", ctr, "rm", "-rf", "/kind/build"); err != nil {
 		return err
 	}
+	previous, _ := exec.CommandContext(b.ctx, b.cfg.Docker, "image", "inspect", "-f", "{{.Id}}", b.cfg.Image).Output()
 	if err := b.run("docker-commit", "", nil, b.cfg.Docker, "commit",
 		"--change", `ENTRYPOINT ["/usr/local/bin/entrypoint"]`,
 		"--change", `CMD ["/sbin/init"]`,
 		"--change", "LABEL "+KeyLabel+"="+key,
 		ctr, b.cfg.Image); err != nil {
 		return err
+	}
+	if old := strings.TrimSpace(string(previous)); old != "" {
+		_ = b.dockerQuiet("image", "rm", old) // the image this build replaced; kept if still in use
 	}
 	b.printf("  committed %s (%s)", b.cfg.Image, since(b.start))
 	return nil
