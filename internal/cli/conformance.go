@@ -74,6 +74,12 @@ func (e *env) conformanceRun(ctx context.Context, f conformanceFlags, useRunning
 		return usageErr("target: %v", err)
 	}
 	rep := conformance.Run(ctx, suite, conformance.Options{Filter: conformance.ParseFilter(f.filter)})
+	return e.finishConformance(rep, f)
+}
+
+// finishConformance prints and writes the reports and turns the verdict
+// into the exit code.
+func (e *env) finishConformance(rep *conformance.Report, f conformanceFlags) error {
 	if len(rep.Cases()) == 0 {
 		return usageErr("--filter %q selects no case", f.filter)
 	}

@@ -49,19 +49,7 @@ func (e *env) clientsRun(ctx context.Context, f conformanceFlags) error {
 	suite := conformance.ClientsSuite(conformance.ClientsConfig{Azsim: self, StateDir: dir, Cases: cases,
 		Plugin: conformance.Plugin{Driver: f.driver, Path: plugin, Args: f.pluginArgs}})
 	rep := conformance.Run(ctx, suite, conformance.Options{Filter: conformance.ParseFilter(f.filter), CaseTimeout: 2 * time.Minute})
-	if len(rep.Cases()) == 0 {
-		return usageErr("--filter %q selects no case", f.filter)
-	}
-	if err := rep.WriteConsole(e.stdout, f.verbose); err != nil {
-		return failed(err)
-	}
-	if err := writeReports(rep, f); err != nil {
-		return failed(err)
-	}
-	if !rep.OK() {
-		return failed(fmt.Errorf("conformance: %d failed, %d errored", rep.Counts()[conformance.Fail], rep.Counts()[conformance.Error]))
-	}
-	return nil
+	return e.finishConformance(rep, f)
 }
 
 // kubeletCases turns the scenario catalogue into clients-suite cases.

@@ -79,26 +79,12 @@ func (e *env) env(stateDir, pool, sa, cluster string) error {
 // envServiceAccount writes a fresh token file and the workload-identity
 // variables, as the webhook would inject them (protocols.md 5.4).
 func (e *env) envServiceAccount(out io.Writer, a *adminClient, ix *world.Index, stateDir, sa, cluster string, tenant *string) error {
-	ns, name, err := splitNSName(sa)
+	w, err := resolveServiceAccount(ix, sa, cluster)
 	if err != nil {
 		return err
 	}
-	c := ix.Clusters
-	if cluster != "" {
-		ci, ok := ix.Cluster(cluster)
-		if !ok {
-			return usageErr("unknown cluster %q", cluster)
-		}
-		c = []*world.ClusterInfo{ci}
-	}
-	if len(c) == 0 {
-		return usageErr("the world has no cluster")
-	}
-	p := federatedPrincipal(ix, c[0].IssuerURL, "system:serviceaccount:"+ns+":"+name)
-	if p == nil {
-		return failed(fmt.Errorf("no identity of the world has a federated credential for issuer %s and subject system:serviceaccount:%s:%s", c[0].IssuerURL, ns, name))
-	}
-	tok, err := e.mintSA(stateDir, sim.ServiceAccountTokenRequest{Cluster: c[0].Name, Namespace: ns, ServiceAccount: name})
+	ns, name, p := w.namespace, w.name, w.principal
+	tok, err := e.mintSA(stateDir, sim.ServiceAccountTokenRequest{Cluster: w.cluster.Name, Namespace: ns, ServiceAccount: name})
 	if err != nil {
 		return err
 	}
@@ -114,6 +100,40 @@ func (e *env) envServiceAccount(out io.Writer, a *adminClient, ix *world.Index, 
 	fmt.Fprintf(out, "export AZURE_CLIENT_ID=%s\n", p.ClientID)
 	fmt.Fprintf(out, "export AZURE_FEDERATED_TOKEN_FILE=%s\n", shellQuote(file))
 	return nil
+}
+
+// workload is a service account of a cluster with the identity federated
+// with it.
+type workload struct {
+	namespace, name string
+	cluster         *world.ClusterInfo
+	principal       *world.Principal
+}
+
+// resolveServiceAccount finds the cluster (default: the first) and the
+// identity whose federated credential names NS/NAME on its issuer.
+func resolveServiceAccount(ix *world.Index, sa, cluster string) (*workload, error) {
+	ns, name, err := splitNSName(sa)
+	if err != nil {
+		return nil, err
+	}
+	cl := ix.Clusters
+	if cluster != "" {
+		c, ok := ix.Cluster(cluster)
+		if !ok {
+			return nil, usageErr("unknown cluster %q", cluster)
+		}
+		cl = []*world.ClusterInfo{c}
+	}
+	if len(cl) == 0 {
+		return nil, usageErr("the world has no cluster")
+	}
+	subject := "system:serviceaccount:" + ns + ":" + name
+	p := federatedPrincipal(ix, cl[0].IssuerURL, subject)
+	if p == nil {
+		return nil, failed(fmt.Errorf("no identity has a federated credential for issuer %s and subject %s: the Entra exchange would fail with AADSTS700211/700213", cl[0].IssuerURL, subject))
+	}
+	return &workload{namespace: ns, name: name, cluster: cl[0], principal: p}, nil
 }
 
 // federatedPrincipal finds the identity or application with a federated

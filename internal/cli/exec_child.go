@@ -136,16 +136,12 @@ func prepareFiles(s *sim.Sim, ix *world.Index, sp execSpec) ([]string, error) {
 // webhookEnv mints a service-account token file and sets the variables the
 // workload-identity webhook injects (protocols.md 5.4).
 func webhookEnv(s *sim.Sim, ix *world.Index, sp execSpec) ([]string, error) {
-	ns, name, _ := splitNSName(sp.ServiceAccount)
-	if len(ix.Clusters) == 0 {
-		return nil, usageErr("the world has no cluster to issue service-account tokens")
+	w, err := resolveServiceAccount(ix, sp.ServiceAccount, "")
+	if err != nil {
+		return nil, err
 	}
-	c := ix.Clusters[0]
-	p := federatedPrincipal(ix, c.IssuerURL, "system:serviceaccount:"+ns+":"+name)
-	if p == nil {
-		return nil, failed(fmt.Errorf("no identity has a federated credential for %s/%s on cluster %s", ns, name, c.Name))
-	}
-	tok, _, err := s.MintServiceAccountToken(fakeoidc.TokenRequest{Cluster: c.Name, Namespace: ns, ServiceAccount: name})
+	p := w.principal
+	tok, _, err := s.MintServiceAccountToken(fakeoidc.TokenRequest{Cluster: w.cluster.Name, Namespace: w.namespace, ServiceAccount: w.name})
 	if err != nil {
 		return nil, failed(err)
 	}

@@ -72,27 +72,12 @@ func (e *env) pull(ctx context.Context, stateDir, pool, sa, cluster, image strin
 }
 
 func (e *env) pullAsPod(ctx context.Context, a *adminClient, ix *world.Index, sa, cluster, image string) (*flow.Result, error) {
-	ns, name, err := splitNSName(sa)
+	w, err := resolveServiceAccount(ix, sa, cluster)
 	if err != nil {
 		return nil, err
 	}
-	cl := ix.Clusters
-	if cluster != "" {
-		c, ok := ix.Cluster(cluster)
-		if !ok {
-			return nil, usageErr("unknown cluster %q", cluster)
-		}
-		cl = []*world.ClusterInfo{c}
-	}
-	if len(cl) == 0 {
-		return nil, usageErr("the world has no cluster")
-	}
-	subject := "system:serviceaccount:" + ns + ":" + name
-	p := federatedPrincipal(ix, cl[0].IssuerURL, subject)
-	if p == nil {
-		return nil, failed(fmt.Errorf("no identity has a federated credential for issuer %s and subject %s: the Entra exchange would fail with AADSTS700211/700213", cl[0].IssuerURL, subject))
-	}
-	tok, err := e.mintSA(a.stateDir, sim.ServiceAccountTokenRequest{Cluster: cl[0].Name, Namespace: ns, ServiceAccount: name})
+	p := w.principal
+	tok, err := e.mintSA(a.stateDir, sim.ServiceAccountTokenRequest{Cluster: w.cluster.Name, Namespace: w.namespace, ServiceAccount: w.name})
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +85,7 @@ func (e *env) pullAsPod(ctx context.Context, a *adminClient, ix *world.Index, sa
 	if err != nil {
 		return nil, failed(err)
 	}
-	fmt.Fprintf(e.stdout, "pull %s as service account %s/%s of cluster %s (identity %s, client_id %s)\n", image, ns, name, cl[0].Name, p.Name, p.ClientID)
+	fmt.Fprintf(e.stdout, "pull %s as service account %s/%s of cluster %s (identity %s, client_id %s)\n", image, w.namespace, w.name, w.cluster.Name, p.Name, p.ClientID)
 	return c.Federated(ctx, p.TenantID, p.ClientID, tok.Token, image), nil
 }
 
