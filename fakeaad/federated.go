@@ -28,6 +28,13 @@ func (e *Entra) checkFederated(ctx context.Context, p *world.Principal, tok *jwt
 	if c.Iss == "" || c.Sub == "" || len(c.Aud) == 0 {
 		return invalidRequest(50027, "JWT token is invalid or malformed.")
 	}
+	// An issuer no credential trusts is refused before anything is fetched
+	// from it: Entra has no reason to contact an issuer it does not trust
+	// (the order of protocols.md 1.8 is inferred, [M]; this one also keeps
+	// the fake from fetching arbitrary URLs named by an assertion).
+	if !trustsIssuer(p, c.Iss) {
+		return e.matchFIC(p, c)
+	}
 	pub, found, err := e.meta.key(ctx, c.Iss, tok.KID)
 	if err != nil {
 		e.opts.logger.Info("federated issuer metadata unreachable", "issuer", c.Iss, "error", err)
@@ -45,6 +52,15 @@ func (e *Entra) checkFederated(ctx context.Context, p *world.Principal, tok *jwt
 		return aerr
 	}
 	return e.matchFIC(p, c)
+}
+
+func trustsIssuer(p *world.Principal, iss string) bool {
+	for _, f := range p.FederatedCredentials {
+		if f.Issuer == iss {
+			return true
+		}
+	}
+	return false
 }
 
 // matchFIC finds a federated identity credential that matches the

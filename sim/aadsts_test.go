@@ -102,7 +102,8 @@ func TestAADSTSErrors(t *testing.T) {
 		{"subject mismatch", tid, assertionForm(puller.ClientID, saToken(t, s, "other", "app-puller")), 401, "invalid_client", 700213, "No matching federated identity record found for presented assertion subject 'system:serviceaccount:other:app-puller'."},
 		{"subject case", tid, assertionForm(principal(t, s, "case-id").ClientID, saToken(t, s, "default", "case-test")), 401, "invalid_client", 7002138, "The subject matches with case-insensitive comparison, but not with case-sensitive comparison."},
 		{"issuer slash", tid, assertionForm(principal(t, s, "noslash-id").ClientID, saToken(t, s, "default", "noslash")), 401, "invalid_client", 700211, "No matching federated identity record found for presented assertion issuer '" + c.IssuerURL + "'."},
-		{"issuer unreachable", tid, assertionForm(puller.ClientID, unreachable), 400, "invalid_request", 90061, "Request to External OIDC endpoint failed."},
+		{"issuer unreachable", tid, assertionForm(principal(t, s, "unreachable-id").ClientID, unreachable), 400, "invalid_request", 90061, "Request to External OIDC endpoint failed."},
+		{"untrusted issuer is not contacted", tid, assertionForm(puller.ClientID, unreachable), 401, "invalid_client", 700211, "No matching federated identity record found for presented assertion issuer 'https://127.0.0.1:1/'."},
 		{"bad signature", tid, assertionForm(puller.ClientID, forged), 401, "invalid_client", 700027, "Client assertion contains an invalid signature."},
 		{"unknown client assertion", tid, assertionForm("00000000-1111-2222-3333-444444444444", good), 400, "unauthorized_client", 700016, "was not found in the directory"},
 	}

@@ -282,11 +282,11 @@ func TestAttackEntraFederatedAssertion(t *testing.T) {
 		hostile{name: "iat in the future beyond skew", token: sign(with(c, "iat", now+3600)), want: window},
 		hostile{name: "issuer without its trailing slash", token: sign(with(c, "iss", strings.TrimSuffix(k.issuerURL, "/"))), want: "AADSTS700211"},
 		hostile{name: "issuer with a double slash", token: sign(with(c, "iss", k.issuerURL+"/")), want: "AADSTS700211"},
-		hostile{name: "issuer over http", token: sign(with(c, "iss", "http"+strings.TrimPrefix(k.issuerURL, "https"))), want: "AADSTS90061"},
+		hostile{name: "issuer over http", token: sign(with(c, "iss", "http"+strings.TrimPrefix(k.issuerURL, "https"))), want: "AADSTS700211"},
 		hostile{name: "wrong audience", token: sign(with(c, "aud", []string{"api://AzureADTokenExchange2"})), want: "AADSTS700212"},
 		hostile{name: "missing audience", token: sign(with(c, "aud", nil)), want: malformed},
 		hostile{name: "other subject", token: sign(with(c, "sub", "system:serviceaccount:kube-system:default")), want: "AADSTS700213"},
-		hostile{name: "ACR token as assertion", token: jws(map[string]any{"alg": "RS256", "kid": k.acrID}, mustJSONBytes(with(c, "iss", "Azure Container Registry")), rs256(k.acr)), want: "AADSTS90061"},
+		hostile{name: "ACR token as assertion", token: jws(map[string]any{"alg": "RS256", "kid": k.acrID}, mustJSONBytes(with(c, "iss", "Azure Container Registry")), rs256(k.acr)), want: "AADSTS700211"},
 	)
 	require.GreaterOrEqual(t, len(attacks), 20)
 	for _, a := range attacks {

@@ -37,6 +37,8 @@ func testWorld(t *testing.T, certPEM string) *world.World {
 	w.Identities = append(w.Identities,
 		world.Identity{Name: "case-id", ResourceGroup: "rg-azsim", FederatedCredentials: []world.FederatedCredential{
 			{Name: "case", Cluster: "aks1", Subject: "system:serviceaccount:Default:case-test", Audiences: []string{"api://AzureADTokenExchange"}}}},
+		world.Identity{Name: "unreachable-id", ResourceGroup: "rg-azsim", FederatedCredentials: []world.FederatedCredential{
+			{Name: "unreachable", Issuer: "https://127.0.0.1:1/", Subject: "system:serviceaccount:default:app-puller", Audiences: []string{"api://AzureADTokenExchange"}}}},
 		world.Identity{Name: "noslash-id", ResourceGroup: "rg-azsim", FederatedCredentials: []world.FederatedCredential{
 			{Name: "noslash", Issuer: strings.TrimSuffix(c.IssuerURL, "/"), Subject: "system:serviceaccount:default:noslash", Audiences: []string{"api://AzureADTokenExchange"}}}},
 	)
