@@ -2,6 +2,7 @@ package fakeimds
 
 import (
 	"context"
+	"github.com/azsim/azsim/internal/ids"
 	"net/http"
 	"os"
 	"strings"
@@ -151,7 +152,9 @@ func TestDefaultAzureCredentialProbe(t *testing.T) {
 	rec := &recorder{next: New(s, "smi", &testIssuer{t: t, clock: s.Clock()})}
 	cred, err := azidentity.NewDefaultAzureCredential(&azidentity.DefaultAzureCredentialOptions{ClientOptions: clientOptions(t, rec)})
 	require.NoError(t, err)
-	tok, err := getToken(t, cred, "https://dac.test.azsim/.default")
+	// A resource of its own: MSAL caches managed-identity tokens process-wide,
+	// so a repeated run (-count) would otherwise be answered from the cache.
+	tok, err := getToken(t, cred, "https://dac-"+ids.New()+".test.azsim/.default")
 	require.NoError(t, err)
 	assert.Equal(t, principal(t, s, "aks1/smi").ObjectID, decodeClaims(t, tok.Token).OID)
 

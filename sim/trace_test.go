@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/azsim/azsim/internal/ids"
 	"github.com/azsim/azsim/internal/trace"
 	"github.com/azsim/azsim/sim"
 	"github.com/azsim/azsim/world"
@@ -121,11 +122,17 @@ func imdsRequest(t *testing.T, clientID string) *http.Request {
 // 429: it retries and then gets a token.
 func TestFaultIMDS429Retried(t *testing.T) {
 	t.Parallel()
-	s := sim.Start(t, nil)
+	// An identity of its own (a fresh client ID): MSAL caches managed-identity
+	// tokens process-wide, so a repeated run must not find one cached.
+	w := world.Default()
+	name := "retry-" + ids.New()[:8]
+	w.Identities = append(w.Identities, world.Identity{Name: name, ResourceGroup: "MC_rg-azsim_aks1_eastus"})
+	w.Clusters[0].NodePools[0].Identities = append(w.Clusters[0].NodePools[0].Identities, name)
+	s := sim.Start(t, w)
 	code, rule := admin(t, s, http.MethodPost, "/api/faults",
 		`{"service":"imds","path":"/metadata/identity/*","status":429,"headers":{"Retry-After":"0"},"count":2}`, "")
 	require.Equal(t, http.StatusOK, code, rule)
-	kubelet := principal(t, s, "aks1-agentpool")
+	kubelet := principal(t, s, name)
 	cred := miCred(t, s, azidentity.ClientID(kubelet.ClientID), policy.RetryOptions{MaxRetries: 3, RetryDelay: time.Millisecond, MaxRetryDelay: 5 * time.Millisecond})
 	tok, err := cred.GetToken(context.Background(), policy.TokenRequestOptions{Scopes: []string{"https://vault.azure.net/.default"}})
 	require.NoError(t, err)
