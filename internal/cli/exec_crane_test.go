@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -78,4 +79,15 @@ func TestExecExitStatusTraceAndBadInput(t *testing.T) {
 	_, errs, code = azsimExec(t, u, "--", "/no/such/program")
 	assert.Equal(t, ExitFailed, code)
 	assert.Contains(t, errs, "starting /no/such/program")
+}
+
+func TestNamespaceErrorSaysWhatToDo(t *testing.T) {
+	t.Parallel()
+	for _, errno := range []error{syscall.EPERM, syscall.EINVAL, syscall.ENOSPC, syscall.EACCES} {
+		err := namespaceError(&os.SyscallError{Syscall: "clone", Err: errno})
+		assert.Contains(t, err.Error(), "does not let", errno)
+		assert.Contains(t, err.Error(), "run azsim exec as root", errno)
+		assert.Contains(t, err.Error(), "`azsim up` with `azsim env`", errno)
+	}
+	assert.Contains(t, namespaceError(os.ErrNotExist).Error(), "starting the namespaced simulator")
 }
