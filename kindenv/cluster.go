@@ -44,6 +44,9 @@ type CreateOptions struct {
 	Wait       time.Duration // CreateWithWaitForReady (default 3m)
 	Retain     bool          // keep nodes on failure, for debugging
 	Verbosity  log.Level
+	// Extra adds node labels, mounts and kubeadm patches to the rendered
+	// config (Name, Offline and CgroupV1 are ignored).
+	Extra ClusterOptions
 }
 
 // Cluster is a kind cluster created by CreateCluster.
@@ -71,7 +74,9 @@ func CreateCluster(ctx context.Context, o CreateOptions) (*Cluster, error) {
 	if o.Wait == 0 {
 		o.Wait = 3 * time.Minute
 	}
-	raw := RenderClusterConfig(ClusterOptions{Name: o.Name, Offline: o.Choice.Offline, CgroupV1: v1})
+	co := o.Extra
+	co.Name, co.Offline, co.CgroupV1 = o.Name, o.Choice.Offline, v1
+	raw := RenderClusterConfig(co)
 	logger := kindcmd.NewLogger()
 	if l, ok := logger.(interface{ SetVerbosity(log.Level) }); ok {
 		l.SetVerbosity(o.Verbosity)

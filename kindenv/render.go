@@ -36,6 +36,19 @@ type ClusterOptions struct {
 	CgroupV1 bool
 	// ContainerdConfigPatches are appended to the config verbatim.
 	ContainerdConfigPatches []string
+	// NodeLabels are set on the node (AKS's agent-pool labels, for example).
+	NodeLabels map[string]string
+	// Mounts are bind mounts from the host into the node.
+	Mounts []Mount
+	// KubeadmPatches are appended after the kubelet patches (see
+	// WiringPatches).
+	KubeadmPatches []string
+}
+
+// Mount is a kind extraMount: a host path bind-mounted into the node.
+type Mount struct {
+	HostPath, ContainerPath string
+	ReadOnly                bool
 }
 
 // KubeletPatches returns the kubeadm config patches for the kubelet. They
@@ -59,13 +72,14 @@ func RenderClusterConfig(o ClusterOptions) []byte {
 		fmt.Fprintf(&b, "name: %s\n", o.Name)
 	}
 	b.WriteString("nodes:\n- role: control-plane\n")
+	writeNodeExtras(&b, o)
 	b.WriteString("networking:\n")
 	fmt.Fprintf(&b, "  podSubnet: %q\n", PodSubnet)
 	if o.Offline {
 		b.WriteString("  # the offline node image has a static single-node CNI config; no kindnetd\n")
 		b.WriteString("  disableDefaultCNI: true\n")
 	}
-	if patches := KubeletPatches(o); len(patches) > 0 {
+	if patches := append(KubeletPatches(o), o.KubeadmPatches...); len(patches) > 0 {
 		b.WriteString("kubeadmConfigPatches:\n")
 		for _, p := range patches {
 			writeBlock(&b, p)

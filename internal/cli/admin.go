@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/azsim/azsim/sim"
@@ -27,7 +29,14 @@ func connect(stateDir string) (*adminClient, error) {
 	if err != nil {
 		return nil, failed(err)
 	}
-	return &adminClient{stateDir: stateDir, ep: ep, token: os.Getenv("AZSIM_ADMIN_TOKEN"), http: &http.Client{Timeout: 30 * time.Second}}, nil
+	token := os.Getenv("AZSIM_ADMIN_TOKEN")
+	if token == "" {
+		// A simulator started by `azsim kind up` keeps its token here.
+		if b, err := os.ReadFile(filepath.Join(stateDir, "admin-token")); err == nil {
+			token = strings.TrimSpace(string(b))
+		}
+	}
+	return &adminClient{stateDir: stateDir, ep: ep, token: token, http: &http.Client{Timeout: 30 * time.Second}}, nil
 }
 
 func (a *adminClient) do(method, path string, in, out any) error {

@@ -83,7 +83,7 @@ func (e *env) root() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr("%v", err) })
-	root.AddCommand(e.upCmd(), e.envCmd(), e.tokenCmd(), e.pullCmd(), e.scenarioCmd(), e.traceCmd(), e.execCmd(), e.execChildCmd(), e.credentialProviderCmd(), e.kubeletCmd(), e.conformanceCmd())
+	root.AddCommand(e.upCmd(), e.envCmd(), e.tokenCmd(), e.pullCmd(), e.scenarioCmd(), e.traceCmd(), e.execCmd(), e.execChildCmd(), e.credentialProviderCmd(), e.kubeletCmd(), e.conformanceCmd(), e.kindCmd())
 	return root
 }
 
