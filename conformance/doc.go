@@ -27,5 +27,6 @@
 //     azcore.TokenCredential against an azsim instance.
 //
 // The clients suite (kubelet credential providers and exec plugins run
-// inside `azsim exec`) plugs into the same engine.
+// inside `azsim exec`; AcrPullBinding controllers in a cluster wired by
+// `azsim kind up`, AcrPullBindingSuite) plugs into the same engine.
 package conformance

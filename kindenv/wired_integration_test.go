@@ -84,6 +84,7 @@ func TestIntegrationWiredCluster(t *testing.T) {
 	run("SeveralIdentitiesNoSelector", w.testSeveralIdentities)
 	run("SMIPitfall", w.testSMIPitfall)
 	run("AcrPullStyleSecretAndExpiry", w.testAcrPullStyle)
+	run("AcrPullBindingDriver", w.testAcrPullBindingDriver)
 	run("KindLoad", w.testKindLoad)
 	run("Reuse", w.testReuse)
 }

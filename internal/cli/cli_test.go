@@ -68,8 +68,10 @@ func startUp(t *testing.T, extra ...string) (string, sim.Endpoints) {
 			if herr == nil {
 				resp.Body.Close()
 				require.Equal(t, http.StatusOK, resp.StatusCode)
-				require.Contains(t, out.String(), "azsim is up (world: ")
-				return dir, ep
+				// endpoints.json is written just before the banner is printed.
+				if strings.Contains(out.String(), "azsim is up (world: ") {
+					return dir, ep
+				}
 			}
 		}
 		select {

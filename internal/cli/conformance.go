@@ -16,6 +16,8 @@ type conformanceFlags struct {
 	suite, target, stateDir, filter, junit, report, json, driver, plugin string
 	pluginArgs                                                           []string
 	verbose                                                              bool
+	// acrpullbinding driver
+	install, uninstall, namespace, kubeconfig string
 }
 
 func (e *env) conformanceCmd() *cobra.Command {
@@ -45,9 +47,13 @@ error (the harness broke) make the exit code 1.`,
 	fl.StringVar(&f.junit, "junit", "", "write JUnit XML to FILE")
 	fl.StringVar(&f.report, "report", "", "write a Markdown summary to FILE (e.g. $GITHUB_STEP_SUMMARY)")
 	fl.StringVar(&f.json, "json", "", "write the results as JSON to FILE")
-	fl.StringVar(&f.driver, "driver", "", "clients suite driver: credential-provider (kubelet exec plugin protocol) or exec (prints a Docker config JSON)")
+	fl.StringVar(&f.driver, "driver", "", "clients suite driver: credential-provider (kubelet exec plugin protocol), exec (prints a Docker config JSON) or acrpullbinding (a controller of acrpull.microsoft.com/v1beta2 AcrPullBinding in a cluster from `azsim kind up`; --state-dir is its state directory)")
 	fl.StringVar(&f.plugin, "plugin", "", "clients suite: the program under test")
 	fl.StringArrayVar(&f.pluginArgs, "plugin-arg", nil, "clients suite: an argument for the plugin (repeatable; credential providers also get the rendered azure.json last)")
+	fl.StringVar(&f.install, "install", "", "acrpullbinding driver: shell command that installs the controller under test")
+	fl.StringVar(&f.uninstall, "uninstall", "", "acrpullbinding driver: shell command that removes it after the run")
+	fl.StringVar(&f.namespace, "namespace", "azsim-apb", "acrpullbinding driver: namespace the harness creates for its bindings and pods")
+	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "acrpullbinding driver: kubeconfig of the wired cluster (default: kubectl's)")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "print every case's message and request log")
 	cmd.AddCommand(run)
 	return cmd

@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/azsim/azsim/conformance"
+	"github.com/azsim/azsim/kindenv"
 	"github.com/azsim/azsim/scenarios"
+	"github.com/azsim/azsim/sim"
 	"github.com/azsim/azsim/world"
 )
 
@@ -20,8 +23,10 @@ import (
 func (e *env) clientsRun(ctx context.Context, f conformanceFlags) error {
 	switch f.driver {
 	case conformance.DriverCredentialProvider, conformance.DriverExec:
+	case conformance.DriverAcrPullBinding:
+		return e.acrPullBindingRun(ctx, f)
 	default:
-		return usageErr("--driver %q: want credential-provider or exec (token credentials: the Go API conformance.TestTokenCredential)", f.driver)
+		return usageErr("--driver %q: want credential-provider, exec or acrpullbinding (token credentials: the Go API conformance.TestTokenCredential)", f.driver)
 	}
 	if f.plugin == "" {
 		return usageErr("--plugin is required for the clients suite")
@@ -101,4 +106,32 @@ func (e *env) kubeletCmd() *cobra.Command {
 			return json.NewEncoder(e.stdout).Encode(res)
 		},
 	}
+}
+
+// acrPullBindingRun runs the acrpullbinding driver against the cluster of
+// `azsim kind up` whose state directory is --state-dir.
+func (e *env) acrPullBindingRun(ctx context.Context, f conformanceFlags) error {
+	if f.install == "" {
+		return usageErr("--install is required for the acrpullbinding driver")
+	}
+	ep, err := sim.ReadEndpoints(f.stateDir)
+	if err != nil {
+		return failed(fmt.Errorf("the acrpullbinding driver needs the simulator of `azsim kind up` (--state-dir): %w", err))
+	}
+	token := os.Getenv("AZSIM_ADMIN_TOKEN")
+	if b, err := os.ReadFile(filepath.Join(f.stateDir, kindenv.AdminTokenFile)); err == nil && token == "" {
+		token = strings.TrimSpace(string(b))
+	}
+	target, err := conformance.TargetFromEndpoints(ctx, endpointsOf(ep), token)
+	if err != nil {
+		return failed(fmt.Errorf("describing the simulator at %s: %w", ep.Admin, err))
+	}
+	kubectl := []string{"kubectl"}
+	if f.kubeconfig != "" {
+		kubectl = append(kubectl, "--kubeconfig", f.kubeconfig)
+	}
+	suite := conformance.AcrPullBindingSuite(conformance.AcrPullBindingConfig{Install: f.install, Uninstall: f.uninstall,
+		Kubectl: kubectl, Namespace: f.namespace, Target: target})
+	rep := conformance.Run(ctx, suite, conformance.Options{Filter: conformance.ParseFilter(f.filter), CaseTimeout: 4 * time.Minute})
+	return e.finishConformance(rep, f)
 }

@@ -93,6 +93,7 @@ func TestClientsSuiteBadUsage(t *testing.T) {
 		{[]string{"conformance", "run", "--suite", "clients", "--driver", "nope", "--plugin", "/bin/true"}, `--driver "nope"`},
 		{[]string{"conformance", "run", "--suite", "clients", "--driver", "exec"}, "--plugin is required"},
 		{[]string{"conformance", "run", "--suite", "clients", "--driver", "exec", "--plugin", "/no/such"}, "--plugin: stat /no/such"},
+		{[]string{"conformance", "run", "--suite", "clients", "--driver", "acrpullbinding"}, "--install is required"},
 	} {
 		code, _, errs := run(t, tc.args...)
 		assert.Equal(t, ExitUsage, code, tc.args)

@@ -91,7 +91,7 @@ func TestConformanceUsageErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"conformance", "run", "--suite", "clients"}, `--driver "": want credential-provider or exec`},
+		{[]string{"conformance", "run", "--suite", "clients"}, `--driver "": want credential-provider, exec or acrpullbinding`},
 		{[]string{"conformance", "run", "--suite", "nope"}, `--suite "nope": want providers or clients`},
 		{[]string{"conformance", "run", "--driver", "exec"}, "--driver applies to the clients suite only"},
 		{[]string{"conformance", "run", "--target", bad}, "tenantId: is required"},
