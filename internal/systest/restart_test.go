@@ -50,7 +50,7 @@ func writeWorld(t *testing.T, w *world.World) string {
 // before the crash (service-account, Entra, ACR refresh) still validate.
 func TestRestartAfterKill9UnderLoad(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds and runs azsim up")
+		t.Skip("-short: this test builds azsim and runs it as a process under load; run without -short (make test does)")
 	}
 	t.Parallel()
 	stateDir, storage := t.TempDir(), t.TempDir()
