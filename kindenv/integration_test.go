@@ -79,23 +79,7 @@ func TestIntegrationKindCluster(t *testing.T) {
 	t.Logf("\n%s", out)
 
 	// 2. CoreDNS Running and ready.
-	require.NoError(t, kindenv.Poll(ctx, 3*time.Minute, func() (bool, string) {
-		out, err := c.Kubectl(ctx, nil, "-n", "kube-system", "get", "pods", "-l", "k8s-app=kube-dns",
-			"-o", `jsonpath={range .items[*]}{.status.phase}/{.status.containerStatuses[0].ready} {end}`)
-		if err != nil {
-			return false, err.Error()
-		}
-		states := strings.Fields(string(out))
-		if len(states) == 0 {
-			return false, "no CoreDNS pods"
-		}
-		for _, s := range states {
-			if s != "Running/true" {
-				return false, "CoreDNS pods: " + string(out)
-			}
-		}
-		return true, ""
-	}), "CoreDNS Running")
+	require.NoError(t, c.WaitCoreDNS(ctx, 3*time.Minute), "CoreDNS Running")
 	t.Logf("CoreDNS Running %s after create returned", time.Since(start).Round(100*time.Millisecond))
 
 	// 3. A registry in this process, on the kind network's gateway.
