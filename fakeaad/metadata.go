@@ -48,7 +48,9 @@ func (m *metadataCache) key(ctx context.Context, issuer, kid string) (pub *rsa.P
 	ent := m.entries[issuer]
 	m.mu.Unlock()
 	now := m.clock.Now()
-	if ent != nil && now.Sub(ent.fetched) < m.ttl {
+	// An entry fetched "after" now (the simulated clock was set back) is
+	// stale too: its lifetime was counted on another timeline.
+	if ent != nil && !now.Before(ent.fetched) && now.Sub(ent.fetched) < m.ttl {
 		if k, ok := ent.lookup(kid); ok {
 			return k, true, nil
 		}

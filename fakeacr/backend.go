@@ -22,6 +22,10 @@ type backend struct {
 	h       http.Handler
 	created time.Time
 	err     error
+	// seeded lists the world images written into h; images a world
+	// update adds to the registry are seeded on the next request.
+	mu     sync.Mutex
+	seeded map[world.Image]bool
 }
 
 // backend returns the registry's backend, creating and seeding it on first
@@ -35,7 +39,29 @@ func (a *ACR) backend(ctx context.Context, reg *world.RegistryInfo) (*backend, e
 	}
 	a.mu.Unlock()
 	b.once.Do(func() { b.err = a.newBackend(ctx, b, reg) })
-	return b, b.err
+	if b.err != nil {
+		return b, b.err
+	}
+	return b, b.seed(ctx, reg)
+}
+
+// seed writes the registry's world images that are not in the backend yet.
+func (b *backend) seed(ctx context.Context, reg *world.RegistryInfo) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.seeded == nil {
+		b.seeded = map[world.Image]bool{}
+	}
+	for _, im := range reg.Images {
+		if b.seeded[im] {
+			continue
+		}
+		if err := seedImage(ctx, b.h, reg, im); err != nil {
+			return fmt.Errorf("fakeacr: seeding %s/%s:%s: %w", reg.LoginServer, im.Repository, im.Tag, err)
+		}
+		b.seeded[im] = true
+	}
+	return nil
 }
 
 func (a *ACR) newBackend(ctx context.Context, b *backend, reg *world.RegistryInfo) error {
@@ -68,11 +94,6 @@ func (a *ACR) newBackend(ctx context.Context, b *backend, reg *world.RegistryInf
 		h = p
 	}
 	b.h = withRepository(h)
-	for _, im := range reg.Images {
-		if err := seedImage(ctx, b.h, reg, im); err != nil {
-			return fmt.Errorf("fakeacr: seeding %s/%s:%s: %w", reg.LoginServer, im.Repository, im.Tag, err)
-		}
-	}
 	return nil
 }
 

@@ -177,6 +177,26 @@ func TestRoleChangeAppliesToNextToken(t *testing.T) {
 	require.NoError(t, e.pull(t, azsimacr+"/hello:v1", auth))
 }
 
+// An image a world update adds to an existing registry is served, as one
+// in the world at start is (the admin API replaces worlds at run time).
+func TestImageAddedByWorldUpdate(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	auth := ggcrAuths["identity token"](e.refreshToken(t, azsimacr, "aks1-agentpool"))
+	require.NoError(t, e.pull(t, azsimacr+"/hello:v1", auth))
+	requireStatus(t, e.pull(t, azsimacr+"/other:v1", auth), http.StatusNotFound)
+	_, err := e.store.Update(func(w *world.World) error {
+		for i := range w.Registries {
+			if w.Registries[i].Name == "azsimacr" {
+				w.Registries[i].Images = append(w.Registries[i].Images, world.Image{Repository: "other", Tag: "v1"})
+			}
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	require.NoError(t, e.pull(t, azsimacr+"/other:v1", auth))
+}
+
 // staticCredential returns a fixed Entra token, as azidentity would.
 type staticCredential struct{ token string }
 

@@ -36,13 +36,25 @@ type ClusterOptions struct {
 	CgroupV1 bool
 	// ContainerdConfigPatches are appended to the config verbatim.
 	ContainerdConfigPatches []string
-	// NodeLabels are set on the node (AKS's agent-pool labels, for example).
+	// NodeLabels are set on every node (AKS's agent-pool labels, for
+	// example).
 	NodeLabels map[string]string
-	// Mounts are bind mounts from the host into the node.
+	// Mounts are bind mounts from the host into every node.
 	Mounts []Mount
+	// Nodes, when set, replaces the single control-plane node: each node
+	// gets its role, NodeLabels and Mounts, then its own labels and mounts.
+	Nodes []NodeOptions
 	// KubeadmPatches are appended after the kubelet patches (see
 	// WiringPatches).
 	KubeadmPatches []string
+}
+
+// NodeOptions is one node of a multi-node config.
+type NodeOptions struct {
+	// Role is RoleControlPlane or RoleWorker.
+	Role   string
+	Labels map[string]string
+	Mounts []Mount
 }
 
 // Mount is a kind extraMount: a host path bind-mounted into the node.
@@ -71,11 +83,19 @@ func RenderClusterConfig(o ClusterOptions) []byte {
 	if o.Name != "" {
 		fmt.Fprintf(&b, "name: %s\n", o.Name)
 	}
-	b.WriteString("nodes:\n- role: control-plane\n")
-	writeNodeExtras(&b, o)
+	b.WriteString("nodes:\n")
+	for _, n := range clusterNodes(o) {
+		fmt.Fprintf(&b, "- role: %s\n", n.Role)
+		writeNodeExtras(&b, n.Labels, n.Mounts)
+	}
 	b.WriteString("networking:\n")
 	fmt.Fprintf(&b, "  podSubnet: %q\n", PodSubnet)
-	if o.Offline {
+	switch {
+	case o.Offline && len(o.Nodes) > 1:
+		b.WriteString("  # no kindnetd: each node mounts its own ptp CNI config (a /24 of podSubnet);\n")
+		b.WriteString("  # azsim adds the routes between nodes after creation\n")
+		b.WriteString("  disableDefaultCNI: true\n")
+	case o.Offline:
 		b.WriteString("  # the offline node image has a static single-node CNI config; no kindnetd\n")
 		b.WriteString("  disableDefaultCNI: true\n")
 	}
@@ -92,6 +112,28 @@ func RenderClusterConfig(o ClusterOptions) []byte {
 		}
 	}
 	return []byte(b.String())
+}
+
+// clusterNodes is o.Nodes (or the single control plane) with the common
+// labels and mounts merged in; a node's own labels win.
+func clusterNodes(o ClusterOptions) []NodeOptions {
+	nodes := o.Nodes
+	if len(nodes) == 0 {
+		nodes = []NodeOptions{{Role: RoleControlPlane}}
+	}
+	out := make([]NodeOptions, len(nodes))
+	for i, n := range nodes {
+		labels := map[string]string{}
+		for k, v := range o.NodeLabels {
+			labels[k] = v
+		}
+		for k, v := range n.Labels {
+			labels[k] = v
+		}
+		mounts := append(append([]Mount(nil), o.Mounts...), n.Mounts...)
+		out[i] = NodeOptions{Role: n.Role, Labels: labels, Mounts: mounts}
+	}
+	return out
 }
 
 // writeBlock writes s as a YAML list item holding a literal block scalar.

@@ -39,21 +39,21 @@ const (
 
 // writeNodeExtras writes a node's labels and extraMounts (nothing when
 // neither is set, so configs without wiring are unchanged).
-func writeNodeExtras(b *strings.Builder, o ClusterOptions) {
-	if len(o.NodeLabels) > 0 {
+func writeNodeExtras(b *strings.Builder, labels map[string]string, mounts []Mount) {
+	if len(labels) > 0 {
 		b.WriteString("  labels:\n")
-		keys := make([]string, 0, len(o.NodeLabels))
-		for k := range o.NodeLabels {
+		keys := make([]string, 0, len(labels))
+		for k := range labels {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			fmt.Fprintf(b, "    %s: %q\n", k, o.NodeLabels[k])
+			fmt.Fprintf(b, "    %s: %q\n", k, labels[k])
 		}
 	}
-	if len(o.Mounts) > 0 {
+	if len(mounts) > 0 {
 		b.WriteString("  extraMounts:\n")
-		for _, m := range o.Mounts {
+		for _, m := range mounts {
 			fmt.Fprintf(b, "  - hostPath: %q\n    containerPath: %q\n", m.HostPath, m.ContainerPath)
 			if m.ReadOnly {
 				b.WriteString("    readOnly: true\n")

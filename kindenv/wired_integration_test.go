@@ -35,6 +35,7 @@ const wiredName = "azsim-wired"
 type wired struct {
 	t        *testing.T
 	ctx      context.Context
+	name     string // the kind cluster ("" is wiredName)
 	bin      string // the static azsim used for `kind up`
 	stateDir string
 	env      kindenv.Env
@@ -147,6 +148,14 @@ func (w *wired) reload() {
 	w.world = w.adminRaw(http.MethodGet, "/api/world", nil)
 }
 
+// cluster is the kind cluster's name.
+func (w *wired) cluster() string {
+	if w.name != "" {
+		return w.name
+	}
+	return wiredName
+}
+
 func (w *wired) azsim(args ...string) (string, error) {
 	cmd := exec.CommandContext(w.ctx, w.bin, args...)
 	cmd.Env = os.Environ()
@@ -159,7 +168,7 @@ func (w *wired) kubectl(stdin string, args ...string) (string, error) {
 	if stdin != "" {
 		a = append(a, "-i")
 	}
-	a = append(a, wiredName+"-control-plane", "kubectl", "--kubeconfig=/etc/kubernetes/admin.conf")
+	a = append(a, w.cluster()+"-control-plane", "kubectl", "--kubeconfig=/etc/kubernetes/admin.conf")
 	cmd := exec.CommandContext(w.ctx, "docker", append(a, args...)...)
 	if stdin != "" {
 		cmd.Stdin = strings.NewReader(stdin)
@@ -662,8 +671,8 @@ func (w *wired) dump() {
 		out, err := w.kubectl("", args...)
 		w.t.Logf("kubectl %s (err %v):\n%s", strings.Join(args, " "), err, out)
 	}
-	out, _ := exec.Command("docker", "logs", "--tail", "50", kindenv.ContainerName(wiredName)).CombinedOutput()
+	out, _ := exec.Command("docker", "logs", "--tail", "50", kindenv.ContainerName(w.cluster())).CombinedOutput()
 	w.t.Logf("simulator logs:\n%s", out)
-	out, _ = exec.Command("docker", "exec", wiredName+"-control-plane", "journalctl", "-u", "kubelet", "--no-pager", "-n", "40").CombinedOutput()
+	out, _ = exec.Command("docker", "exec", w.cluster()+"-control-plane", "journalctl", "-u", "kubelet", "--no-pager", "-n", "40").CombinedOutput()
 	w.t.Logf("kubelet journal:\n%s", out)
 }

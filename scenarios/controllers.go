@@ -17,12 +17,21 @@ import (
 	"github.com/azsim/azsim/world"
 )
 
-// assignIdentity plays an identity controller assigning an identity to a
-// VMSS with the ARM permissions of By (protocols.md 4.3, 5.1): Managed
-// Identity Operator covering the identity and Virtual Machine Contributor
-// covering the VMSS, else ARM's AuthorizationFailed.
-func (r *runner) assignIdentity(a *AssignIdentityStep) ([]flow.Hop, error) {
-	ix := r.sim.Store.Snapshot()
+// IdentityAssignment is what ARM answers when principal By assigns an
+// identity to a node pool's VMSS (PlanIdentityAssignment).
+type IdentityAssignment struct {
+	Hop flow.Hop
+	// Denied is the ARM decision when By lacks a role (Update is nil then).
+	Denied *trace.Decision
+	// Update adds the identity to the pool's VMSS.
+	Update func(*world.World) error
+}
+
+// PlanIdentityAssignment plays an identity controller assigning an
+// identity to a VMSS with the ARM permissions of a.By (protocols.md 4.3,
+// 5.1): Managed Identity Operator covering the identity and Virtual Machine
+// Contributor covering the VMSS, else ARM's AuthorizationFailed.
+func PlanIdentityAssignment(ix *world.Index, a *AssignIdentityStep, now time.Time) (*IdentityAssignment, error) {
 	np, ok := ix.NodePool(a.NodePool)
 	if !ok {
 		return nil, fmt.Errorf("unknown node pool %q", a.NodePool)
@@ -32,7 +41,6 @@ func (r *runner) assignIdentity(a *AssignIdentityStep) ([]flow.Hop, error) {
 	if !ok1 || !ok2 || id.Kind != world.KindUserAssigned {
 		return nil, fmt.Errorf("identity %q must be a user-assigned identity and by %q a principal of the world", a.Identity, a.By)
 	}
-	now := r.clock.Now()
 	for _, need := range []struct{ role, scope, action string }{
 		{"Managed Identity Operator", id.ResourceID, "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action"},
 		{"Virtual Machine Contributor", np.VMSSResourceID, "Microsoft.Compute/virtualMachineScaleSets/write"},
@@ -40,28 +48,26 @@ func (r *runner) assignIdentity(a *AssignIdentityStep) ([]flow.Hop, error) {
 		if !holds(ix, by, need.role, need.scope, now) {
 			msg := fmt.Sprintf(`{"error":{"code":"AuthorizationFailed","message":"The client '%s' with object id '%s' does not have authorization to perform action '%s' over scope '%s' or the scope is invalid. If access was recently granted, please refresh your credentials."}}`,
 				by.ClientID, by.ObjectID, need.action, need.scope)
-			r.sim.Trace.Record(trace.Decision{Time: now, Service: "arm", Method: http.MethodPut, Path: np.VMSSResourceID,
+			d := &trace.Decision{Time: now, Service: "arm", Method: http.MethodPut, Path: np.VMSSResourceID,
 				Principal: by.Name, PrincipalID: by.ObjectID, Outcome: trace.Deny, Status: http.StatusForbidden, Error: "AuthorizationFailed",
-				Hint: fmt.Sprintf("%s needs %s on %s to assign identity %s to VMSS %s (AAD Pod Identity's MIC runs as the kubelet identity); grant Managed Identity Operator and Virtual Machine Contributor on node resource group %s", by.Name, need.role, need.scope, id.Name, np.VMSS, np.ResourceGroup)})
-			return []flow.Hop{{Name: "arm", Status: http.StatusForbidden, Detail: msg}}, nil
+				Hint: fmt.Sprintf("%s needs %s on %s to assign identity %s to VMSS %s (AAD Pod Identity's MIC runs as the kubelet identity); grant Managed Identity Operator and Virtual Machine Contributor on node resource group %s", by.Name, need.role, need.scope, id.Name, np.VMSS, np.ResourceGroup)}
+			return &IdentityAssignment{Hop: flow.Hop{Name: "arm", Status: http.StatusForbidden, Detail: msg}, Denied: d}, nil
 		}
 	}
-	cl, pool := np.Cluster.Name, np.Name
-	_, err := r.sim.Store.Update(func(w *world.World) error {
+	cl, pool, name := np.Cluster.Name, np.Name, id.Name
+	update := func(w *world.World) error {
 		for i := range w.Clusters {
 			for j := range w.Clusters[i].NodePools {
 				p := &w.Clusters[i].NodePools[j]
-				if strings.EqualFold(w.Clusters[i].Name, cl) && strings.EqualFold(p.Name, pool) && !slices.Contains(p.Identities, id.Name) {
-					p.Identities = append(p.Identities, id.Name)
+				if strings.EqualFold(w.Clusters[i].Name, cl) && strings.EqualFold(p.Name, pool) && !slices.Contains(p.Identities, name) {
+					p.Identities = append(p.Identities, name)
 				}
 			}
 		}
 		return nil
-	})
-	if err != nil {
-		return nil, err
 	}
-	return []flow.Hop{{Name: "arm", OK: true, Status: http.StatusOK, Detail: fmt.Sprintf("assigned %s to VMSS %s", id.Name, np.VMSS)}}, nil
+	hop := flow.Hop{Name: "arm", OK: true, Status: http.StatusOK, Detail: fmt.Sprintf("assigned %s to VMSS %s", id.Name, np.VMSS)}
+	return &IdentityAssignment{Hop: hop, Update: update}, nil
 }
 
 func holds(ix *world.Index, p *world.Principal, role, resource string, now time.Time) bool {
@@ -75,47 +81,88 @@ func holds(ix *world.Index, p *world.Principal, role, resource string, now time.
 	return false
 }
 
-// azidentity gets a token with an unmodified azidentity credential, with
-// short retry delays so injected faults are retried quickly.
-func (r *runner) azidentity(ctx context.Context, a *AzidentityStep) ([]flow.Hop, error) {
-	tr, err := r.sim.TransportForPool(a.NodePool)
+func (r *Embedded) assignIdentity(a *AssignIdentityStep) ([]flow.Hop, error) {
+	plan, err := PlanIdentityAssignment(r.sim.Store.Snapshot(), a, r.clock.Now())
 	if err != nil {
 		return nil, err
 	}
-	opts := azcore.ClientOptions{Transport: &http.Client{Transport: tr},
+	if plan.Denied != nil {
+		r.sim.Trace.Record(*plan.Denied)
+	} else if _, err := r.sim.Store.Update(plan.Update); err != nil {
+		return nil, err
+	}
+	return []flow.Hop{plan.Hop}, nil
+}
+
+// AzidentityRequest describes an azidentity credential and its token
+// request: ManagedIdentity (ClientID selects the identity, empty for the
+// only one) or ClientAssertion (TenantID, ClientID, Assertion).
+type AzidentityRequest struct {
+	Credential         string
+	TenantID, ClientID string
+	Assertion          func(context.Context) (string, error)
+	Scope              string
+	// Transport carries every request (nil: the default).
+	Transport policy.Transporter
+}
+
+// AzidentityToken gets a token with an unmodified azidentity credential,
+// with short retry delays so injected faults are retried quickly.
+func AzidentityToken(ctx context.Context, a AzidentityRequest) flow.Hop {
+	opts := azcore.ClientOptions{Transport: a.Transport,
 		Retry: policy.RetryOptions{MaxRetries: 4, RetryDelay: 10 * time.Millisecond, MaxRetryDelay: 50 * time.Millisecond}}
 	var cred azcore.TokenCredential
+	var err error
 	switch a.Credential {
 	case "ManagedIdentity":
 		var id azidentity.ManagedIDKind
-		if a.Identity != "" {
-			p, ok := r.sim.Store.Snapshot().PrincipalByName(a.Identity)
-			if !ok {
-				return nil, fmt.Errorf("unknown identity %q", a.Identity)
-			}
-			id = azidentity.ClientID(p.ClientID)
+		if a.ClientID != "" {
+			id = azidentity.ClientID(a.ClientID)
 		}
 		cred, err = azidentity.NewManagedIdentityCredential(&azidentity.ManagedIdentityCredentialOptions{ID: id, ClientOptions: opts})
 	case "ClientAssertion":
-		p, assertion, ferr := r.federated(a.ServiceAccount, "", a.Identity, "", "")
-		if ferr != nil {
-			return nil, ferr
-		}
-		cred, err = azidentity.NewClientAssertionCredential(p.TenantID, p.ClientID,
-			func(context.Context) (string, error) { return assertion, nil },
+		cred, err = azidentity.NewClientAssertionCredential(a.TenantID, a.ClientID, a.Assertion,
 			&azidentity.ClientAssertionCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: true})
 	default:
-		return nil, fmt.Errorf("credential %q: want ManagedIdentity or ClientAssertion", a.Credential)
+		err = fmt.Errorf("credential %q: want ManagedIdentity or ClientAssertion", a.Credential)
 	}
 	if err != nil {
-		return nil, err
+		return flow.Hop{Name: "azidentity", Detail: err.Error()}
 	}
 	scope := a.Scope
 	if scope == "" {
 		scope = flow.ACRResource + "/.default"
 	}
 	if _, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{scope}}); err != nil {
-		return []flow.Hop{{Name: "azidentity", Detail: err.Error()}}, nil
+		return flow.Hop{Name: "azidentity", Detail: err.Error()}
 	}
-	return []flow.Hop{{Name: "azidentity", OK: true, Status: http.StatusOK, Detail: a.Credential + " token for " + scope}}, nil
+	return flow.Hop{Name: "azidentity", OK: true, Status: http.StatusOK, Detail: a.Credential + " token for " + scope}
+}
+
+func (r *Embedded) azidentity(ctx context.Context, a *AzidentityStep) ([]flow.Hop, error) {
+	tr, err := r.sim.TransportForPool(a.NodePool)
+	if err != nil {
+		return nil, err
+	}
+	req := AzidentityRequest{Credential: a.Credential, Scope: a.Scope, Transport: &http.Client{Transport: tr}}
+	switch a.Credential {
+	case "ManagedIdentity":
+		if a.Identity != "" {
+			p, ok := r.sim.Store.Snapshot().PrincipalByName(a.Identity)
+			if !ok {
+				return nil, fmt.Errorf("unknown identity %q", a.Identity)
+			}
+			req.ClientID = p.ClientID
+		}
+	case "ClientAssertion":
+		p, assertion, err := r.federated(a.ServiceAccount, "", a.Identity, "", "")
+		if err != nil {
+			return nil, err
+		}
+		req.TenantID, req.ClientID = p.TenantID, p.ClientID
+		req.Assertion = func(context.Context) (string, error) { return assertion, nil }
+	default:
+		return nil, fmt.Errorf("credential %q: want ManagedIdentity or ClientAssertion", a.Credential)
+	}
+	return []flow.Hop{AzidentityToken(ctx, req)}, nil
 }

@@ -3,15 +3,10 @@ package scenarios
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"os"
 	"strings"
-	"time"
 
 	"github.com/azsim/azsim/internal/flow"
 	"github.com/azsim/azsim/internal/trace"
-	"github.com/azsim/azsim/sim"
-	"github.com/azsim/azsim/world"
 )
 
 // StepResult is the outcome of one step.
@@ -20,6 +15,11 @@ type StepResult struct {
 	Action string
 	Name   string
 	Hops   []flow.Hop
+	// By says who performed the step (see Outcome.By).
+	By string
+	// NotRun is why the step was not run on this target (the step's
+	// notIn); such a step neither passes nor fails the scenario.
+	NotRun string
 	// Failed is the first failed hop (zero when the step succeeded).
 	Failed    flow.Hop
 	HasFailed bool
@@ -36,7 +36,9 @@ func (r *StepResult) Pass() bool { return len(r.Problems) == 0 }
 // Report is the outcome of a scenario.
 type Report struct {
 	Scenario *Scenario
-	Steps    []*StepResult
+	// Target is the name of the target it ran on.
+	Target string
+	Steps  []*StepResult
 	// Err is set when the harness itself broke (not an expectation).
 	Err error
 }
@@ -54,96 +56,89 @@ func (r *Report) Pass() bool {
 	return true
 }
 
+// NotRun counts the steps the target could not run (notIn).
+func (r *Report) NotRun() int {
+	n := 0
+	for _, s := range r.Steps {
+		if s.NotRun != "" {
+			n++
+		}
+	}
+	return n
+}
+
 // RunOptions configure Run.
 type RunOptions struct {
-	// StateDir is reused across runs so keys are generated once (default: a
-	// temporary directory removed afterwards).
+	// Target runs the steps (default: an Embedded simulator in StateDir).
+	Target Target
+	// StateDir is reused across runs of the default target so keys are
+	// generated once (default: a temporary directory removed afterwards).
 	StateDir string
 }
 
-// Run executes sc against a fresh embedded simulator.
+// Run executes sc on o.Target.
 func Run(ctx context.Context, sc *Scenario, o RunOptions) *Report {
-	rep := &Report{Scenario: sc}
+	t := o.Target
+	if t == nil {
+		t = NewEmbedded(o.StateDir)
+	}
+	rep := &Report{Scenario: sc, Target: t.Name()}
 	w, err := sc.BuildWorld()
 	if err != nil {
 		rep.Err = err
 		return rep
 	}
-	dir := o.StateDir
-	if dir == "" {
-		if dir, err = os.MkdirTemp("", "azsim-scenario-"); err != nil {
-			rep.Err = err
-			return rep
-		}
-		defer os.RemoveAll(dir)
-	}
-	clock := world.NewSimClock()
-	s, err := sim.New(sim.WithWorld(w), sim.WithStateDir(dir), sim.WithClock(clock),
-		sim.WithHTTPSAddr("127.0.0.1:0"), sim.WithIMDSAddr("127.0.0.1:0"), sim.WithAdminAddr("127.0.0.1:0"))
-	if err == nil {
-		err = s.Start(ctx)
-	}
-	if err != nil {
-		rep.Err = fmt.Errorf("starting the simulator: %w", err)
+	if err := t.Begin(ctx, sc, w); err != nil {
+		rep.Err = fmt.Errorf("%s target: %w", t.Name(), err)
+		_ = t.End(ctx)
 		return rep
 	}
-	defer s.Close()
-	r := &runner{sim: s, clock: clock, tokens: map[string]string{}, refresh: map[string]string{}}
 	for i := range sc.Steps {
-		res := r.step(ctx, i, &sc.Steps[i])
-		rep.Steps = append(rep.Steps, res)
+		rep.Steps = append(rep.Steps, step(ctx, t, i, &sc.Steps[i]))
+	}
+	if err := t.End(ctx); err != nil {
+		rep.Err = fmt.Errorf("%s target: ending the scenario: %w", t.Name(), err)
 	}
 	return rep
 }
 
-type runner struct {
-	sim     *sim.Sim
-	clock   *world.SimClock
-	tokens  map[string]string
-	refresh map[string]string
-}
-
-func (r *runner) step(ctx context.Context, i int, st *Step) *StepResult {
-	res := &StepResult{Index: i, Action: st.Action(), Name: st.Name, Expect: st.Expect}
-	before := r.lastSeq()
-	hops, err := r.do(ctx, st)
+func step(ctx context.Context, t Target, i int, st *Step) *StepResult {
+	expect := st.Expect
+	if m, ok := t.(ExpectMapper); ok {
+		expect = m.MapExpect(expect)
+	}
+	res := &StepResult{Index: i, Action: st.Action(), Name: st.Name, Expect: expect}
+	if why := st.NotIn[t.Name()]; why != "" {
+		res.NotRun = why
+		return res
+	}
+	mark, err := t.Mark(ctx)
 	if err != nil {
 		res.Problems = append(res.Problems, "step could not run: "+err.Error())
 		return res
 	}
-	res.Hops = hops
-	for _, h := range hops {
+	out, err := t.Do(ctx, st)
+	if err != nil {
+		res.Problems = append(res.Problems, "step could not run: "+err.Error())
+		return res
+	}
+	res.Hops, res.By = out.Hops, out.By
+	for _, h := range out.Hops {
 		if !h.OK {
 			res.Failed, res.HasFailed = h, true
 			break
 		}
 	}
 	if res.HasFailed {
-		res.Decision = r.explaining(before)
-	}
-	res.Problems = check(res, st.Expect)
-	return res
-}
-
-func (r *runner) lastSeq() uint64 {
-	ds := r.sim.Trace.Recent(0)
-	if len(ds) == 0 {
-		return 0
-	}
-	return ds[len(ds)-1].Seq
-}
-
-// explaining returns the last refused decision since seq: the one whose
-// hint explains the step's failure.
-func (r *runner) explaining(seq uint64) *trace.Decision {
-	ds := r.sim.Trace.Recent(seq)
-	for i := len(ds) - 1; i >= 0; i-- {
-		if ds[i].Outcome != trace.Allow {
-			d := ds[i]
-			return &d
+		res.Decision = out.Decision
+		if res.Decision == nil {
+			if res.Decision, err = t.Explain(ctx, mark); err != nil {
+				res.Problems = append(res.Problems, "reading the trace: "+err.Error())
+			}
 		}
 	}
-	return nil
+	res.Problems = append(res.Problems, check(res, expect)...)
+	return res
 }
 
 // check compares a step's outcome with its expectation.
@@ -178,13 +173,4 @@ func check(res *StepResult, e Expect) []string {
 		}
 	}
 	return p
-}
-
-// flowClient reaches the simulator by the real names; IMDS of pool.
-func (r *runner) flowClient(pool string) (*flow.Client, error) {
-	tr, err := r.sim.TransportForPool(pool)
-	if err != nil {
-		return nil, err
-	}
-	return &flow.Client{HTTP: &http.Client{Transport: tr, Timeout: time.Minute}}, nil
 }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -50,7 +51,13 @@ type Step struct {
 	AssignIdentity *AssignIdentityStep   `json:"assignIdentity,omitempty"`
 	Azidentity     *AzidentityStep       `json:"azidentity,omitempty"`
 	Expect         Expect                `json:"expect,omitempty"`
+	// NotIn names targets that cannot perform the step, each with the
+	// reason (reported, never counted as a pass or a failure).
+	NotIn map[string]string `json:"notIn,omitempty"`
 }
+
+// Targets a step's notIn may name.
+var knownTargets = []string{"embedded", "kind"}
 
 // PullStep pulls an image through the VMSS flow (NodePool) or the federated
 // flow (ServiceAccount), or with a refresh token saved by an earlier step.
@@ -75,6 +82,20 @@ type PullStep struct {
 	// reuses one instead of running the earlier hops.
 	SaveRefresh string `json:"saveRefresh,omitempty"`
 	UseRefresh  string `json:"useRefresh,omitempty"`
+	// Client says who pulls a node pool's image: "kubelet" (default; on
+	// kind the node's kubelet through its credential provider) or "flow"
+	// (azsim's flow client, which never retries: a hand-written script; on
+	// kind it runs in a pod on a node of the pool). Embedded, both are the
+	// flow client.
+	Client string `json:"client,omitempty"`
+}
+
+// Kubelet reports whether a node pool's kubelet can perform the pull: a
+// plain pull of the pool's image, with none of the options only a client
+// of its own chooses.
+func (p *PullStep) Kubelet() bool {
+	return p.NodePool != "" && p.Client != "flow" && p.Identity == "" && p.ScopeRepository == "" &&
+		p.Resource == "" && p.SaveRefresh == "" && p.UseRefresh == ""
 }
 
 // TokenStep runs only the Entra exchange of a service-account token.
@@ -209,6 +230,14 @@ func (sc *Scenario) Validate() error {
 		}
 		if !st.Expect.Fail && (st.Expect.Hop != "" || st.Expect.Error != "" || st.Expect.Hint != "") {
 			errs = append(errs, fmt.Errorf("steps[%d].expect: hop, error and hint describe a failure: set fail: true", i))
+		}
+		if st.Pull != nil && st.Pull.Client != "" && st.Pull.Client != "kubelet" && st.Pull.Client != "flow" {
+			errs = append(errs, fmt.Errorf("steps[%d].pull.client: %q must be kubelet or flow", i, st.Pull.Client))
+		}
+		for target, why := range st.NotIn {
+			if !slices.Contains(knownTargets, target) || strings.TrimSpace(why) == "" {
+				errs = append(errs, fmt.Errorf("steps[%d].notIn: %q must name a target (%s) with a reason", i, target, strings.Join(knownTargets, ", ")))
+			}
 		}
 	}
 	if _, err := sc.BuildWorld(); err != nil {

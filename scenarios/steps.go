@@ -3,9 +3,6 @@ package scenarios
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -15,7 +12,7 @@ import (
 )
 
 // do runs a step's action and returns its hops.
-func (r *runner) do(ctx context.Context, st *Step) ([]flow.Hop, error) {
+func (r *Embedded) do(ctx context.Context, st *Step) ([]flow.Hop, error) {
 	switch {
 	case st.Pull != nil:
 		return r.pull(ctx, st.Pull)
@@ -62,22 +59,11 @@ func (r *runner) do(ctx context.Context, st *Step) ([]flow.Hop, error) {
 	return nil, fmt.Errorf("no action")
 }
 
-func (r *runner) cluster(name string) (*world.ClusterInfo, error) {
-	ix := r.sim.Store.Snapshot()
-	if name == "" {
-		if len(ix.Clusters) == 0 {
-			return nil, fmt.Errorf("the world has no cluster")
-		}
-		return ix.Clusters[0], nil
-	}
-	c, ok := ix.Cluster(name)
-	if !ok {
-		return nil, fmt.Errorf("unknown cluster %q", name)
-	}
-	return c, nil
+func (r *Embedded) cluster(name string) (*world.ClusterInfo, error) {
+	return ClusterOf(r.sim.Store.Snapshot(), name)
 }
 
-func (r *runner) mint(sa, cluster, audience, expiration string) (string, error) {
+func (r *Embedded) mint(sa, cluster, audience, expiration string) (string, error) {
 	ns, name, ok := strings.Cut(sa, "/")
 	if !ok {
 		return "", fmt.Errorf("serviceAccount %q: want NAMESPACE/NAME", sa)
@@ -100,7 +86,7 @@ func (r *runner) mint(sa, cluster, audience, expiration string) (string, error) 
 }
 
 // federated resolves the assertion and the identity of a pod.
-func (r *runner) federated(sa, cluster, identity, audience, token string) (*world.Principal, string, error) {
+func (r *Embedded) federated(sa, cluster, identity, audience, token string) (*world.Principal, string, error) {
 	assertion := r.tokens[token]
 	var err error
 	if token != "" && assertion == "" {
@@ -111,30 +97,14 @@ func (r *runner) federated(sa, cluster, identity, audience, token string) (*worl
 			return nil, "", err
 		}
 	}
-	ix := r.sim.Store.Snapshot()
-	if identity != "" {
-		p, ok := ix.PrincipalByName(identity)
-		if !ok {
-			return nil, "", fmt.Errorf("unknown identity %q", identity)
-		}
-		return p, assertion, nil
-	}
-	c, err := r.cluster(cluster)
+	p, err := FederatedPrincipal(r.sim.Store.Snapshot(), sa, cluster, identity)
 	if err != nil {
 		return nil, "", err
 	}
-	ns, name, _ := strings.Cut(sa, "/")
-	for _, p := range ix.Principals {
-		for _, f := range p.FederatedCredentials {
-			if f.Issuer == c.IssuerURL && f.Subject == "system:serviceaccount:"+ns+":"+name {
-				return p, assertion, nil
-			}
-		}
-	}
-	return nil, "", fmt.Errorf("no identity is federated with %s (name one with the identity field)", sa)
+	return p, assertion, nil
 }
 
-func (r *runner) pull(ctx context.Context, p *PullStep) ([]flow.Hop, error) {
+func (r *Embedded) pull(ctx context.Context, p *PullStep) ([]flow.Hop, error) {
 	opts := flow.Options{ScopeRepository: p.ScopeRepository, Resource: p.Resource}
 	c, err := r.flowClient(p.NodePool)
 	if err != nil {
@@ -176,7 +146,7 @@ func (r *runner) pull(ctx context.Context, p *PullStep) ([]flow.Hop, error) {
 	return res.Hops, nil
 }
 
-func (r *runner) token(ctx context.Context, t *TokenStep) ([]flow.Hop, error) {
+func (r *Embedded) token(ctx context.Context, t *TokenStep) ([]flow.Hop, error) {
 	id, assertion, err := r.federated(t.ServiceAccount, t.Cluster, t.Identity, t.Audience, t.Token)
 	if err != nil {
 		return nil, err
@@ -189,44 +159,14 @@ func (r *runner) token(ctx context.Context, t *TokenStep) ([]flow.Hop, error) {
 }
 
 // imds calls the node pool's IMDS as a pod or node would.
-func (r *runner) imds(ctx context.Context, s *IMDSStep) ([]flow.Hop, error) {
+func (r *Embedded) imds(ctx context.Context, s *IMDSStep) ([]flow.Hop, error) {
 	c, err := r.flowClient(s.NodePool)
 	if err != nil {
 		return nil, err
 	}
-	q := url.Values{"api-version": {"2018-02-01"}, "resource": {flow.ACRResource}}
-	if s.Resource != "" {
-		q.Set("resource", s.Resource)
-	}
-	if s.Identity != "" {
-		p, ok := r.sim.Store.Snapshot().PrincipalByName(s.Identity)
-		if !ok {
-			return nil, fmt.Errorf("unknown identity %q", s.Identity)
-		}
-		switch s.Selector {
-		case "", "client_id":
-			q.Set("client_id", p.ClientID)
-		case "msi_res_id", "mi_res_id":
-			q.Set(s.Selector, p.ResourceID)
-		case "object_id", "principal_id":
-			q.Set(s.Selector, p.ObjectID)
-		default:
-			return nil, fmt.Errorf("selector %q: want client_id, object_id, principal_id, msi_res_id or mi_res_id", s.Selector)
-		}
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://169.254.169.254/metadata/identity/oauth2/token?"+q.Encode(), nil)
+	q, err := IMDSQuery(r.sim.Store.Snapshot(), s)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Metadata", "true")
-	resp, err := c.HTTP.Do(req)
-	if err != nil {
-		return []flow.Hop{{Name: "imds", Detail: err.Error()}}, nil
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode != http.StatusOK {
-		return []flow.Hop{{Name: "imds", Status: resp.StatusCode, Detail: strings.TrimSpace(string(body))}}, nil
-	}
-	return []flow.Hop{{Name: "imds", OK: true, Status: http.StatusOK, Detail: "token issued"}}, nil
+	return []flow.Hop{CallIMDS(ctx, c.HTTP, q)}, nil
 }

@@ -190,6 +190,15 @@ func TestAADSTSTimeAndKeys(t *testing.T) {
 	resp, body = postToken(t, s, tid, assertionForm(puller.ClientID, saToken(t, s, "default", "app-puller")))
 	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
 
+	// A JWKS fetched before the clock was set back is not trusted for the
+	// cache lifetime on the new timeline: a rotation right after is seen.
+	clock.Set(clock.Now().Add(-2 * time.Hour))
+	older := saToken(t, s, "default", "app-puller")
+	_, err = s.IssuerKeys.Rotate("aks1", true)
+	require.NoError(t, err)
+	resp, body = postToken(t, s, tid, assertionForm(puller.ClientID, older))
+	assertAADError(t, resp, body, 401, "invalid_client", 7000272, "could not be found in the metadata of identity provider")
+
 	// azidentity surfaces the code for a mismatch.
 	cred, err := azidentity.NewClientAssertionCredential(tid, puller.ClientID,
 		func(context.Context) (string, error) { return saToken(t, s, "other", "app-puller"), nil },

@@ -21,13 +21,14 @@ func (e *env) kindCmd() *cobra.Command {
 		Use:   "kind",
 		Short: "A kind cluster wired to the simulator (issuer, CA, IMDS, kubelet credential provider)",
 	}
-	cmd.AddCommand(e.kindUpCmd(), e.kindDownCmd(), e.kindLoadCmd(), e.kindPodPullCmd())
+	cmd.AddCommand(e.kindUpCmd(), e.kindDownCmd(), e.kindLoadCmd(), e.kindPodPullCmd(), e.kindPodStepCmd())
 	return cmd
 }
 
 type kindUpFlags struct {
 	name, config, stateDir, cluster, pool, providerConfig, providerBinDir string
-	reuse                                                                 bool
+	nodePools                                                             string
+	reuse, nodePoolsSet                                                   bool
 }
 
 func (e *env) kindUpCmd() *cobra.Command {
@@ -41,15 +42,24 @@ creates a kind cluster whose kube-apiserver issues service-account tokens as the
 cluster's AKS OIDC issuer with the world's issuer key, whose containerd trusts azsim's CA
 for every registry, whose nodes reach their pool's IMDS at 169.254.169.254 and whose
 kubelet pulls ACR images through an image credential provider (azsim credential-provider
-with the pool's kubelet identity unless --credential-provider-config is given).`,
+with the pool's kubelet identity unless --credential-provider-config is given).
+
+By default the cluster has one node playing one node pool (--node-pool). --node-pools
+POOL[=COUNT],... lays it out as AKS does: a dedicated control-plane node (tainted, no
+agent-pool labels) plus COUNT worker nodes (default 1) per listed pool, each with its
+pool's AKS node labels and its pool's IMDS.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return e.kindUp(cmd.Context(), f) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f.nodePoolsSet = cmd.Flags().Changed("node-pools")
+			return e.kindUp(cmd.Context(), f)
+		},
 	}
 	cmd.Flags().StringVar(&f.name, "name", "azsim", "kind cluster name")
 	cmd.Flags().StringVar(&f.config, "config", "", "world file (default: the built-in default world)")
 	cmd.Flags().StringVar(&f.stateDir, "state-dir", "", "state directory (CA, keys, admin token, kubeconfig); default "+kindenv.DefaultStateDir("<name>"))
 	cmd.Flags().StringVar(&f.cluster, "cluster", "", "world cluster the kind cluster plays (default: the first)")
 	cmd.Flags().StringVar(&f.pool, "node-pool", "", "node pool of the node (default: the cluster's first)")
+	cmd.Flags().StringVar(&f.nodePools, "node-pools", "", "multi-node: POOL[=COUNT],... worker nodes per node pool of the cluster, plus a dedicated control plane (e.g. nodepool1,userpool=2)")
 	cmd.Flags().BoolVar(&f.reuse, "reuse", false, "keep an existing cluster of that name and re-apply the wiring")
 	cmd.Flags().StringVar(&f.providerConfig, "credential-provider-config", "", "use this kubelet CredentialProviderConfig file instead of azsim's")
 	cmd.Flags().StringVar(&f.providerBinDir, "credential-provider-bin-dir", "", "mount this directory of provider binaries as the kubelet's --image-credential-provider-bin-dir")
@@ -58,6 +68,10 @@ with the pool's kubelet identity unless --credential-provider-config is given).`
 
 func (e *env) kindUp(ctx context.Context, f kindUpFlags) error {
 	w, worldName, err := loadWorld(f.config)
+	if err != nil {
+		return err
+	}
+	pools, err := kindNodePools(w, f)
 	if err != nil {
 		return err
 	}
@@ -70,14 +84,19 @@ func (e *env) kindUp(ctx context.Context, f kindUpFlags) error {
 		return failed(err)
 	}
 	fmt.Fprintf(e.stdout, "azsim binary for the simulator image and the nodes: %s (%s)\n", bin, how)
-	ev, err := kindenv.Up(ctx, kindenv.UpOptions{Name: f.name, World: w, WorldName: worldName, Cluster: f.cluster, NodePool: f.pool,
+	ev, err := kindenv.Up(ctx, kindenv.UpOptions{Name: f.name, World: w, WorldName: worldName, Cluster: f.cluster, NodePool: f.pool, NodePools: pools,
 		StateDir: f.stateDir, Binary: bin, Reuse: f.reuse, ProviderConfig: f.providerConfig, ProviderBinDir: f.providerBinDir, Log: e.stdout})
 	if err != nil {
 		return failed(err)
 	}
-	fmt.Fprintf(e.stdout, "kind cluster %s is wired to azsim (world %s, cluster %s, node pool %s) in %s\n",
-		ev.Name, worldName, ev.WorldCluster, ev.NodePool, time.Since(start).Round(100*time.Millisecond))
-	fmt.Fprintf(e.stdout, "  node image     %s\n", ev.NodeImage)
+	plays := "node pool " + ev.NodePool
+	if len(ev.NodePools) > 0 {
+		plays = "node pools " + kindenv.FormatNodePools(ev.NodePools)
+	}
+	fmt.Fprintf(e.stdout, "kind cluster %s is wired to azsim (world %s, cluster %s, %s) in %s\n",
+		ev.Name, worldName, ev.WorldCluster, plays, time.Since(start).Round(100*time.Millisecond))
+	fmt.Fprintf(e.stdout, "  node image     %s (pod network: %s)\n", ev.NodeImage, ev.CNI)
+	printKindNodes(e.stdout, ev)
 	fmt.Fprintf(e.stdout, "  issuer         %s (kid %s)\n", ev.IssuerURL, ev.KID)
 	fmt.Fprintf(e.stdout, "  simulator      container %s at %s on the kind network (image %s)\n", ev.Container, ev.SimIP, kindenv.SimImage)
 	fmt.Fprintf(e.stdout, "  admin API      http://%s (token in %s)\n", ev.Endpoints.Admin, filepath.Join(ev.StateDir, kindenv.AdminTokenFile))

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/azsim/azsim/internal/flow"
+	"github.com/azsim/azsim/scenarios"
 )
 
 // kindPodPullCmd is the client that runs inside a pod of a wired kind
@@ -47,4 +49,44 @@ func (e *env) kindPodPullCmd() *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&imds, "imds", false, "use IMDS (managed identity) even when a federated token file is set")
 	return cmd
+}
+
+// kindPodStepCmd runs one scenario step inside a pod of a wired kind
+// cluster (scenario run --target kind): the action comes as JSON in
+// AZSIM_STEP (scenarios.PodAction); the hops go to stdout, human-readable
+// and as one JSON line after scenarios.PodResultPrefix for the target.
+func (e *env) kindPodStepCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:    "pod-step",
+		Short:  "Run the scenario step given in AZSIM_STEP from inside a pod",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var a scenarios.PodAction
+			if err := json.Unmarshal([]byte(os.Getenv("AZSIM_STEP")), &a); err != nil {
+				return usageErr("AZSIM_STEP: %v", err)
+			}
+			hops, err := a.Run(cmd.Context(), &http.Client{Timeout: 2 * time.Minute})
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			failedHop := ""
+			for _, h := range hops {
+				mark := "ok  "
+				if !h.OK {
+					mark = "FAIL"
+					if failedHop == "" {
+						failedHop = h.Name
+					}
+				}
+				fmt.Fprintf(e.stdout, "  %s %-10s %s\n", mark, h.Name, h.Detail)
+			}
+			b, _ := json.Marshal(hops)
+			fmt.Fprintf(e.stdout, "%s%s\n", scenarios.PodResultPrefix, b)
+			if failedHop != "" {
+				return failed(fmt.Errorf("%s failed at hop %q", a.Action, failedHop))
+			}
+			return nil
+		},
+	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/azsim/azsim/kindenv"
 	"github.com/azsim/azsim/scenarios"
 )
 
@@ -38,21 +39,35 @@ func (e *env) scenarioCmd() *cobra.Command {
 			return nil
 		},
 	})
-	var all bool
-	var target string
-	run := &cobra.Command{
-		Use: "run ID... | --all", Short: "Run scenarios and check their expected outcomes",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if target != "embedded" {
-				return usageErr("--target %q: only embedded is available here (kind needs `azsim kind up`)", target)
-			}
-			return e.runScenarios(cmd.Context(), args, all)
-		},
-	}
-	run.Flags().BoolVar(&all, "all", false, "run every scenario")
-	run.Flags().StringVar(&target, "target", "embedded", "where to run: embedded")
-	cmd.AddCommand(run)
+	cmd.AddCommand(e.scenarioRunCmd())
 	return cmd
+}
+
+type scenarioRunFlags struct {
+	all                    bool
+	target, name, stateDir string
+}
+
+func (e *env) scenarioRunCmd() *cobra.Command {
+	var f scenarioRunFlags
+	run := &cobra.Command{
+		Use:   "run ID... | --all",
+		Short: "Run scenarios and check their expected outcomes",
+		Long: `run executes scenarios and checks every step's expected outcome.
+
+--target embedded (default) starts a fresh simulator in this process per scenario.
+--target kind runs them on the wired kind cluster of ` + "`azsim kind up`" + ` (--name, --state-dir):
+the simulator container takes each scenario's world; node-pool pulls are made by the
+node's kubelet through its credential provider, every other client step runs in a pod
+with the cluster's own service-account tokens and the node's IMDS. Steps a target cannot
+perform say why (notIn) and count neither as passed nor failed.`,
+		RunE: func(cmd *cobra.Command, args []string) error { return e.runScenarios(cmd.Context(), args, f) },
+	}
+	run.Flags().BoolVar(&f.all, "all", false, "run every scenario")
+	run.Flags().StringVar(&f.target, "target", "embedded", "where to run: embedded or kind")
+	run.Flags().StringVar(&f.name, "name", "azsim", "kind cluster name (--target kind)")
+	run.Flags().StringVar(&f.stateDir, "state-dir", "", "state directory of `azsim kind up` (--target kind; default "+kindenv.DefaultStateDir("<name>")+")")
+	return run
 }
 
 func catalogue() ([]*scenarios.Scenario, error) {
@@ -86,15 +101,18 @@ func showScenario(out io.Writer, sc *scenarios.Scenario) {
 	}
 }
 
-func (e *env) runScenarios(ctx context.Context, ids []string, all bool) error {
-	if all == (len(ids) > 0) {
+func (e *env) runScenarios(ctx context.Context, ids []string, f scenarioRunFlags) error {
+	if f.all == (len(ids) > 0) {
 		return usageErr("name scenario IDs or pass --all")
+	}
+	if f.target != "embedded" && f.target != "kind" {
+		return usageErr("--target %q: want embedded or kind", f.target)
 	}
 	list, err := catalogue()
 	if err != nil {
 		return err
 	}
-	if !all {
+	if !f.all {
 		list = nil
 		for _, id := range ids {
 			sc, err := findScenario(id)
@@ -104,24 +122,54 @@ func (e *env) runScenarios(ctx context.Context, ids []string, all bool) error {
 			list = append(list, sc)
 		}
 	}
-	dir, err := os.MkdirTemp("", "azsim-scenarios-")
+	target, done, err := e.scenarioTarget(ctx, f)
 	if err != nil {
-		return failed(err)
+		return err
 	}
-	defer os.RemoveAll(dir)
-	pass := 0
+	defer done()
+	pass, notRun := 0, 0
 	for _, sc := range list {
-		rep := scenarios.Run(ctx, sc, scenarios.RunOptions{StateDir: dir})
+		rep := scenarios.Run(ctx, sc, scenarios.RunOptions{Target: target})
 		printReport(e.stdout, rep)
 		if rep.Pass() {
 			pass++
 		}
+		notRun += rep.NotRun()
 	}
-	fmt.Fprintf(e.stdout, "\n%d passed, %d failed\n", pass, len(list)-pass)
+	fmt.Fprintf(e.stdout, "\n%d passed, %d failed on %s", pass, len(list)-pass, target.Name())
+	if notRun > 0 {
+		fmt.Fprintf(e.stdout, " (%d step(s) not applicable there)", notRun)
+	}
+	fmt.Fprintln(e.stdout)
 	if pass != len(list) {
 		return failed(fmt.Errorf("%d scenario(s) did not behave as expected", len(list)-pass))
 	}
 	return nil
+}
+
+// scenarioTarget opens the target of f and returns what releases it.
+func (e *env) scenarioTarget(ctx context.Context, f scenarioRunFlags) (scenarios.Target, func(), error) {
+	if f.target == "kind" {
+		dir := f.stateDir
+		if dir == "" {
+			dir = kindenv.DefaultStateDir(f.name)
+		}
+		t, err := kindenv.OpenScenarioTarget(dir, e.stdout)
+		if err != nil {
+			return nil, nil, failed(err)
+		}
+		fmt.Fprintf(e.stdout, "running on kind cluster %s (node image %s, simulator %s)\n\n", t.Env().Name, t.Env().NodeImage, t.Env().Container)
+		return t, func() {
+			if err := t.Close(context.WithoutCancel(ctx)); err != nil {
+				fmt.Fprintf(e.stderr, "restoring the kind world: %v\n", err)
+			}
+		}, nil
+	}
+	dir, err := os.MkdirTemp("", "azsim-scenarios-")
+	if err != nil {
+		return nil, nil, failed(err)
+	}
+	return scenarios.NewEmbedded(dir), func() { os.RemoveAll(dir) }, nil
 }
 
 func printReport(out io.Writer, rep *scenarios.Report) {
@@ -135,11 +183,18 @@ func printReport(out io.Writer, rep *scenarios.Report) {
 		return
 	}
 	for _, st := range rep.Steps {
+		if st.NotRun != "" {
+			fmt.Fprintf(out, "  %d. %-15s %s\n     not applicable on %s: %s\n", st.Index+1, st.Action, st.Name, rep.Target, st.NotRun)
+			continue
+		}
 		outcome := "ok"
 		if st.HasFailed {
 			outcome = fmt.Sprintf("failed at %s (%d): %s", st.Failed.Name, st.Failed.Status, oneLine(st.Failed.Detail))
 		}
 		fmt.Fprintf(out, "  %d. %-15s %s\n     %s\n", st.Index+1, st.Action, st.Name, outcome)
+		if st.By != "" {
+			fmt.Fprintf(out, "     by: %s\n", st.By)
+		}
 		if st.Decision != nil && st.Decision.Hint != "" {
 			fmt.Fprintf(out, "     diagnosis: %s\n", st.Decision.Hint)
 		}

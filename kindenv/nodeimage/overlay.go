@@ -41,7 +41,7 @@ func NodeFiles(kubernetesVersion, binDir, auxDir string) []File {
 	return []File{
 		{Path: "/usr/local/bin/entrypoint", Mode: 0o755, Data: embedded("entrypoint")},
 		{Path: "/etc/containerd/config.toml", Mode: 0o644, Data: kindenv.RenderContainerdConfig(kindenv.DefaultContainerdOptions())},
-		{Path: "/etc/cni/net.d/10-azsim-ptp.conflist", Mode: 0o644, Data: kindenv.RenderCNIConfig("azsim-ptp", kindenv.NodePodSubnet)},
+		{Path: kindenv.NodeCNIConfig, Mode: 0o644, Data: kindenv.RenderCNIConfig(kindenv.CNINetworkName, kindenv.NodePodSubnet)},
 		{Path: "/etc/systemd/system/kubelet.service", Mode: 0o644, Data: embedded("kubelet.service")},
 		{Path: "/etc/systemd/system/kubelet.service.d/10-kubeadm.conf", Mode: 0o644, Data: embedded("10-kubeadm.conf")},
 		{Path: "/etc/systemd/system/kubelet.slice", Mode: 0o644, Data: embedded("kubelet.slice")},

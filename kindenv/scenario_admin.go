@@ -1,0 +1,229 @@
+package kindenv
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/azsim/azsim/internal/flow"
+	"github.com/azsim/azsim/internal/state"
+	"github.com/azsim/azsim/internal/trace"
+	"github.com/azsim/azsim/scenarios"
+	"github.com/azsim/azsim/sim"
+	"github.com/azsim/azsim/world"
+)
+
+// adminClient speaks to the simulator container's admin API.
+type adminClient struct {
+	base, token string
+	hc          *http.Client
+}
+
+func (a *adminClient) do(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, a.base+path, body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+a.token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := a.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("admin API %s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("admin API %s %s: %s: %s", method, path, resp.Status, bytes.TrimSpace(b))
+	}
+	if out != nil {
+		return json.Unmarshal(b, out)
+	}
+	return nil
+}
+
+func (a *adminClient) trace(ctx context.Context, since uint64) ([]trace.Decision, error) {
+	var ds []trace.Decision
+	err := a.do(ctx, http.MethodGet, "/api/trace?since="+strconv.FormatUint(since, 10), nil, &ds)
+	return ds, err
+}
+
+// index is the simulator's current world, compiled at its clock.
+func (t *ScenarioTarget) index(ctx context.Context) (*world.Index, time.Time, error) {
+	var raw json.RawMessage
+	if err := t.admin.do(ctx, http.MethodGet, "/api/world", nil, &raw); err != nil {
+		return nil, time.Time{}, err
+	}
+	w, err := world.Parse(raw)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	var c struct{ Now time.Time }
+	if err := t.admin.do(ctx, http.MethodGet, "/api/clock", nil, &c); err != nil {
+		return nil, time.Time{}, err
+	}
+	ix, err := world.Compile(w, c.Now)
+	return ix, c.Now, err
+}
+
+func (t *ScenarioTarget) update(ctx context.Context, f func(*world.World) error) error {
+	ix, _, err := t.index(ctx)
+	if err != nil {
+		return err
+	}
+	w := ix.World
+	if err := f(w); err != nil {
+		return err
+	}
+	return t.admin.do(ctx, http.MethodPut, "/api/world", w, nil)
+}
+
+// Explain implements scenarios.Target.
+func (t *ScenarioTarget) Explain(ctx context.Context, mark uint64) (*trace.Decision, error) {
+	ds, err := t.admin.trace(ctx, mark)
+	return scenarios.LastRefused(ds), err
+}
+
+// control performs the steps that change the simulator, through its admin
+// API (DESIGN.md "Admin API").
+func (t *ScenarioTarget) control(ctx context.Context, st *scenarios.Step) (flow.Hop, *trace.Decision, error) {
+	switch {
+	case st.AdvanceClock != "":
+		var c struct{ Now string }
+		err := t.admin.do(ctx, http.MethodPost, "/api/clock", map[string]string{"advance": st.AdvanceClock}, &c)
+		return flow.Hop{Name: "clock", OK: true, Detail: "advanced " + st.AdvanceClock + " to " + c.Now}, nil, err
+	case st.AssignRole != nil:
+		ra := *st.AssignRole
+		err := t.update(ctx, func(w *world.World) error { w.RoleAssignments = append(w.RoleAssignments, ra); return nil })
+		return flow.Hop{Name: "assign-role", OK: true, Detail: fmt.Sprintf("%s → %s at %s", ra.Role, ra.Principal, ra.Scope)}, nil, err
+	case st.Fault != nil:
+		var rule struct{ ID string }
+		err := t.admin.do(ctx, http.MethodPost, "/api/faults", st.Fault, &rule)
+		return flow.Hop{Name: "fault", OK: true, Detail: "installed " + rule.ID}, nil, err
+	case st.RotateKeys != nil:
+		return t.rotateKeys(ctx, st.RotateKeys)
+	case st.AssignIdentity != nil:
+		ix, now, err := t.index(ctx)
+		if err != nil {
+			return flow.Hop{}, nil, err
+		}
+		plan, err := scenarios.PlanIdentityAssignment(ix, st.AssignIdentity, now)
+		if err != nil || plan.Denied != nil {
+			return plan.Hop, plan.Denied, err
+		}
+		return plan.Hop, nil, t.update(ctx, plan.Update)
+	}
+	return flow.Hop{}, nil, fmt.Errorf("step %q: no action the kind target knows", st.Action())
+}
+
+// ringBackup is a cluster's issuer key ring before a scenario rotated it.
+type ringBackup struct {
+	path string
+	data []byte
+}
+
+// rotateKeys rotates the simulator's issuer keys. kube-apiserver keeps
+// signing with the key it started with, as a cluster whose issuer rotated
+// away from its key; End restores the ring and restarts the simulator.
+func (t *ScenarioTarget) rotateKeys(ctx context.Context, r *scenarios.RotateStep) (flow.Hop, *trace.Decision, error) {
+	if t.ring == nil {
+		p := filepath.Join(t.env.StateDir, "keys", "issuer-"+r.Cluster+".json")
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return flow.Hop{}, nil, fmt.Errorf("backing up the issuer keys: %w", err)
+		}
+		t.ring = &ringBackup{path: p, data: b}
+	}
+	var out struct{ Kids []string }
+	err := t.admin.do(ctx, http.MethodPost, "/api/clusters/"+r.Cluster+"/rotate-keys?dropOld="+strconv.FormatBool(r.DropOld), nil, &out)
+	return flow.Hop{Name: "rotate-keys", OK: true, Detail: fmt.Sprintf("rotated %s (published kids %v)", r.Cluster, out.Kids)}, nil, err
+}
+
+// restoreRing puts the backed-up key ring back and restarts the simulator
+// container (it keeps rings in memory), then records its new host ports.
+func (t *ScenarioTarget) restoreRing(ctx context.Context) error {
+	if err := state.WriteFile(t.ring.path, t.ring.data, 0o600); err != nil {
+		return err
+	}
+	if _, err := docker(ctx, "restart", t.env.Container); err != nil {
+		return err
+	}
+	// The nodes and CoreDNS pin the Azure names to the simulator's address.
+	ip, err := docker(ctx, "inspect", "-f", `{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}`, t.env.Container)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(strings.Fields(ip), t.env.SimIP) {
+		return fmt.Errorf("simulator container %s came back at %s instead of %s; run `azsim kind up --reuse` to re-wire the nodes", t.env.Container, ip, t.env.SimIP)
+	}
+	return t.republish(ctx)
+}
+
+// republish reads the container's published ports after a restart, waits
+// for /healthz and rewrites endpoints.json.
+func (t *ScenarioTarget) republish(ctx context.Context) error {
+	port := func(p int) (string, error) {
+		out, err := docker(ctx, "port", t.env.Container, fmt.Sprintf("%d/tcp", p))
+		if err != nil {
+			return "", err
+		}
+		for _, l := range bytes.Fields([]byte(out)) {
+			if bytes.HasPrefix(l, []byte("127.0.0.1:")) {
+				return string(l), nil
+			}
+		}
+		return "", fmt.Errorf("port %d of %s is not published on 127.0.0.1: %q", p, t.env.Container, out)
+	}
+	ep := t.ep
+	var err error
+	if ep.Admin, err = port(SimAdminPort); err != nil {
+		return err
+	}
+	if ep.HTTPS, err = port(SimHTTPSPort); err != nil {
+		return err
+	}
+	kw, err := world.Parse(t.kindWorld)
+	if err != nil {
+		return err
+	}
+	ix, err := world.Compile(kw, time.Now())
+	if err != nil {
+		return err
+	}
+	ep.IMDS = map[string]string{}
+	for i, p := range ix.NodePools() {
+		if ep.IMDS[p.Cluster.Name+"/"+p.Name], err = port(SimIMDSBasePort + i); err != nil {
+			return err
+		}
+	}
+	t.admin.base = "http://" + ep.Admin
+	if err := poll(ctx, time.Minute, func() (bool, string) {
+		err := t.admin.do(ctx, http.MethodGet, "/healthz", nil, nil)
+		return err == nil, fmt.Sprint(err)
+	}); err != nil {
+		return fmt.Errorf("simulator container after restart: %w", err)
+	}
+	t.ep = ep
+	return writeEndpoints(t.env.StateDir, ep)
+}
+
+func writeEndpoints(dir string, ep sim.Endpoints) error {
+	b, _ := json.MarshalIndent(ep, "", "  ")
+	return state.WriteFile(filepath.Join(dir, "endpoints.json"), append(b, '\n'), 0o644)
+}

@@ -1,0 +1,276 @@
+package kindenv
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"sigs.k8s.io/kind/pkg/cluster"
+
+	"github.com/azsim/azsim/internal/flow"
+	"github.com/azsim/azsim/scenarios"
+	"github.com/azsim/azsim/sim"
+	"github.com/azsim/azsim/world"
+)
+
+// ScenarioTarget runs scenarios on a wired kind cluster (`azsim kind up`):
+// the simulator container takes each scenario's world through its admin
+// API; node-pool pulls are made by the kubelet of a node of the pool
+// through its credential provider; every other client action runs in a
+// pod (`azsim kind pod-step`) with the cluster's own service-account
+// tokens, the cluster's DNS and the node's IMDS DNAT.
+type ScenarioTarget struct {
+	env     Env
+	ep      sim.Endpoints
+	cluster *Cluster
+	admin   *adminClient
+	// kindWorld is the world `kind up` started the simulator with; pools
+	// lists the node pools it has an IMDS listener for.
+	kindWorld []byte
+	pools     []string
+	log       io.Writer
+
+	run     string // labels this target's objects
+	seq     int    // numbers pods and secrets
+	sc      *scenarios.Scenario
+	tokens  map[string]tokenRef
+	refresh map[string]refreshRef
+	ring    *ringBackup
+	// renames maps the scenario's issuer URL to the kind cluster's.
+	renames *strings.Replacer
+}
+
+// OpenScenarioTarget opens the wired cluster whose state `kind up` keeps
+// in stateDir. log receives progress (nil: discard).
+func OpenScenarioTarget(stateDir string, log io.Writer) (*ScenarioTarget, error) {
+	if log == nil {
+		log = io.Discard
+	}
+	b, err := os.ReadFile(filepath.Join(stateDir, KindInfoFile))
+	if err != nil {
+		return nil, fmt.Errorf("no wired kind cluster in %s (run `azsim kind up` first): %w", stateDir, err)
+	}
+	t := &ScenarioTarget{log: log}
+	if err := json.Unmarshal(b, &t.env); err != nil {
+		return nil, fmt.Errorf("%s: %w", KindInfoFile, err)
+	}
+	if t.ep, err = sim.ReadEndpoints(stateDir); err != nil {
+		return nil, err
+	}
+	token, err := os.ReadFile(filepath.Join(stateDir, AdminTokenFile))
+	if err != nil {
+		return nil, fmt.Errorf("admin token: %w", err)
+	}
+	t.admin = &adminClient{base: "http://" + t.ep.Admin, token: strings.TrimSpace(string(token)), hc: &http.Client{Timeout: time.Minute}}
+	if t.kindWorld, err = os.ReadFile(filepath.Join(stateDir, worldFile)); err != nil {
+		return nil, fmt.Errorf("the kind world: %w", err)
+	}
+	kw, err := world.Parse(t.kindWorld)
+	if err != nil {
+		return nil, fmt.Errorf("the kind world: %w", err)
+	}
+	for _, c := range kw.Clusters {
+		for _, p := range c.NodePools {
+			t.pools = append(t.pools, strings.ToLower(c.Name+"/"+p.Name))
+		}
+	}
+	t.cluster = &Cluster{Name: t.env.Name, Image: t.env.NodeImage, Kubeconfig: t.env.Kubeconfig,
+		provider: cluster.NewProvider(cluster.ProviderWithDocker())}
+	buf := make([]byte, 3)
+	_, _ = rand.Read(buf)
+	t.run = hex.EncodeToString(buf)
+	return t, nil
+}
+
+// Env describes the wired cluster the target runs on.
+func (t *ScenarioTarget) Env() Env { return t.env }
+
+// Name implements scenarios.Target.
+func (t *ScenarioTarget) Name() string { return "kind" }
+
+// Begin implements scenarios.Target: the scenario's world in the
+// simulator, its clock at wall time, no faults, kubelets without cached
+// credentials.
+func (t *ScenarioTarget) Begin(ctx context.Context, sc *scenarios.Scenario, w *world.World) error {
+	b, err := t.mapIssuer(w)
+	if err != nil {
+		return err
+	}
+	if w, err = world.Parse(b); err != nil {
+		return err
+	}
+	if err := t.compatible(w, sc); err != nil {
+		return err
+	}
+	t.sc, t.tokens, t.refresh = sc, map[string]tokenRef{}, map[string]refreshRef{}
+	if err := t.reset(ctx, b); err != nil {
+		return err
+	}
+	if usesKubelet(sc) {
+		return t.restartKubelets(ctx)
+	}
+	return nil
+}
+
+// reset loads world (JSON) into the simulator with a wall-time clock and
+// no faults.
+func (t *ScenarioTarget) reset(ctx context.Context, w []byte) error {
+	if err := t.admin.do(ctx, http.MethodPut, "/api/world", json.RawMessage(w), nil); err != nil {
+		return fmt.Errorf("loading the world: %w", err)
+	}
+	if err := t.admin.do(ctx, http.MethodPost, "/api/clock", map[string]string{"set": time.Now().UTC().Format(time.RFC3339)}, nil); err != nil {
+		return fmt.Errorf("resetting the clock: %w", err)
+	}
+	return t.admin.do(ctx, http.MethodDelete, "/api/faults", nil, nil)
+}
+
+// mapIssuer returns w as JSON with the issuer URL the scenario gives the
+// kind cluster's world cluster replaced, everywhere, by the one
+// kube-apiserver signs as: a scenario's issuer URL is only a name, and a
+// variant of it (a missing trailing slash in a federated credential)
+// keeps its meaning.
+func (t *ScenarioTarget) mapIssuer(w *world.World) ([]byte, error) {
+	t.renames = nil
+	b, err := json.Marshal(w)
+	if err != nil {
+		return nil, err
+	}
+	ix, err := world.Compile(w, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	c, ok := ix.Cluster(t.env.WorldCluster)
+	if !ok || c.IssuerURL == t.env.IssuerURL || !c.IssuerEnabled() {
+		return b, nil
+	}
+	from, to := strings.TrimSuffix(c.IssuerURL, "/"), strings.TrimSuffix(t.env.IssuerURL, "/")
+	t.renames = strings.NewReplacer(from, to)
+	return bytes.ReplaceAll(b, []byte(from), []byte(to)), nil
+}
+
+// MapExpect implements scenarios.ExpectMapper: expected errors and hints
+// name the issuer the world was mapped to.
+func (t *ScenarioTarget) MapExpect(e scenarios.Expect) scenarios.Expect {
+	if t.renames != nil {
+		e.Error, e.Hint = t.renames.Replace(e.Error), t.renames.Replace(e.Hint)
+	}
+	return e
+}
+
+// compatible checks that the kind cluster can play the scenario's world:
+// the same issuer (kube-apiserver signs the cluster's tokens), registries
+// the simulator container answers for, node pools it serves IMDS for.
+func (t *ScenarioTarget) compatible(w *world.World, sc *scenarios.Scenario) error {
+	ix, err := world.Compile(w, time.Now())
+	if err != nil {
+		return err
+	}
+	var errs []error
+	c, ok := ix.Cluster(t.env.WorldCluster)
+	switch {
+	case !ok:
+		errs = append(errs, fmt.Errorf("the scenario's world has no cluster %s, which the kind cluster plays", t.env.WorldCluster))
+	case c.IssuerURL != t.env.IssuerURL:
+		errs = append(errs, fmt.Errorf("cluster %s has issuer %q in the scenario's world; kube-apiserver signs as %q", c.Name, c.IssuerURL, t.env.IssuerURL))
+	}
+	for _, st := range sc.Steps {
+		if st.Pull == nil {
+			continue
+		}
+		host, _, _ := strings.Cut(st.Pull.Image, "/")
+		if !slices.Contains(t.ep.Hosts, host) {
+			errs = append(errs, fmt.Errorf("registry %s is not a name of the simulator container (bring the cluster up with a world that has it)", host))
+		}
+	}
+	for _, p := range ix.NodePools() {
+		if !slices.Contains(t.pools, strings.ToLower(p.Cluster.Name+"/"+p.Name)) {
+			errs = append(errs, fmt.Errorf("node pool %s/%s has no IMDS in the simulator container (bring the cluster up with a world that has it)", p.Cluster.Name, p.Name))
+		}
+	}
+	for _, st := range sc.Steps {
+		if c, n := stepCluster(&st); n && c != "" && !strings.EqualFold(c, t.env.WorldCluster) {
+			errs = append(errs, fmt.Errorf("a step names cluster %s; the kind cluster plays %s", c, t.env.WorldCluster))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func stepCluster(st *scenarios.Step) (string, bool) {
+	switch {
+	case st.Pull != nil:
+		return st.Pull.Cluster, true
+	case st.Token != nil:
+		return st.Token.Cluster, true
+	case st.SAToken != nil:
+		return st.SAToken.Cluster, true
+	}
+	return "", false
+}
+
+func usesKubelet(sc *scenarios.Scenario) bool {
+	for _, st := range sc.Steps {
+		if st.Pull != nil && st.Pull.Kubelet() {
+			return true
+		}
+	}
+	return false
+}
+
+// End implements scenarios.Target: the scenario's pods, secrets and saved
+// refresh tokens are deleted; rotated issuer keys are restored.
+func (t *ScenarioTarget) End(ctx context.Context) error {
+	var errs []error
+	sel := "azsim.io/scenario-run=" + t.run
+	if _, err := t.cluster.Kubectl(ctx, nil, "delete", "pods,secrets", "-A", "-l", sel, "--wait=false", "--ignore-not-found"); err != nil {
+		errs = append(errs, err)
+	}
+	for _, node := range t.cluster.nodeNames(ctx) {
+		if _, err := dockerExec(ctx, node, nil, "rm", "-rf", scenarioHostDir); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if t.ring != nil {
+		errs = append(errs, t.restoreRing(ctx))
+		t.ring = nil
+	}
+	return errors.Join(errs...)
+}
+
+// Close gives the simulator back the world `kind up` loaded, with a
+// wall-time clock and no faults.
+func (t *ScenarioTarget) Close(ctx context.Context) error { return t.reset(ctx, t.kindWorld) }
+
+// Mark implements scenarios.Target.
+func (t *ScenarioTarget) Mark(ctx context.Context) (uint64, error) {
+	ds, err := t.admin.trace(ctx, 0)
+	if err != nil || len(ds) == 0 {
+		return 0, err
+	}
+	return ds[len(ds)-1].Seq, nil
+}
+
+// Do implements scenarios.Target.
+func (t *ScenarioTarget) Do(ctx context.Context, st *scenarios.Step) (scenarios.Outcome, error) {
+	t.seq++
+	switch {
+	case st.Pull != nil && st.Pull.Kubelet():
+		return t.kubeletPull(ctx, st)
+	case st.Pull != nil, st.Token != nil, st.IMDS != nil, st.Azidentity != nil:
+		return t.podStep(ctx, st)
+	case st.SAToken != nil:
+		return t.saToken(ctx, st.SAToken)
+	}
+	hop, decision, err := t.control(ctx, st)
+	return scenarios.Outcome{Hops: []flow.Hop{hop}, Decision: decision}, err
+}

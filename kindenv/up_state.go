@@ -1,0 +1,85 @@
+package kindenv
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/azsim/azsim/internal/certs"
+	"github.com/azsim/azsim/internal/jwtx"
+	"github.com/azsim/azsim/internal/simimage"
+	"github.com/azsim/azsim/internal/state"
+)
+
+// prepareState writes the CA, issuer key, admin token, the container's
+// world and the files the nodes mount.
+func (r *upRun) prepareState(context.Context) error {
+	start := time.Now()
+	kindWorld, err := worldForContainer(r.o.World, r.imdsPort)
+	if err != nil {
+		return err
+	}
+	if r.dir, err = state.Open(r.stateDir); err != nil {
+		return err
+	}
+	if _, err := certs.LoadOrCreateCA(r.dir.File("ca.crt"), r.dir.File("ca.key"), time.Now()); err != nil {
+		return err
+	}
+	ring, err := r.dir.Ring("issuer-" + r.wc.Name)
+	if err != nil {
+		return err
+	}
+	active := ring[len(ring)-1]
+	jk, err := jwtx.NewKey(active)
+	if err != nil {
+		return err
+	}
+	r.kid = jk.KID
+	if r.token, err = adminToken(r.dir.File(AdminTokenFile)); err != nil {
+		return err
+	}
+	if err := state.WriteFile(r.dir.File(worldFile), kindWorld, 0o644); err != nil {
+		return err
+	}
+	var logins []string
+	for _, reg := range r.ix.Registries {
+		logins = append(logins, reg.LoginServer)
+	}
+	nodeDir := r.dir.File(nodeDirName)
+	if err := writeNodeFiles(nodeDir, r.dir.File("ca.crt"), r.o, active, r.wc.TenantID, r.wc.Kubelet.ClientID, logins); err != nil {
+		return err
+	}
+	if err := writeCNIFiles(nodeDir, r.cni, r.nodes); err != nil {
+		return err
+	}
+	r.step("state (CA, keys, node files)", start)
+	return nil
+}
+
+// simImage builds the simulator's image and loads it into the engine.
+func (r *upRun) simImage(ctx context.Context) error {
+	start := time.Now()
+	img, err := simimage.BuildFromFile(r.o.Binary)
+	if err != nil {
+		return err
+	}
+	if err := loadIfChanged(ctx, img); err != nil {
+		return err
+	}
+	r.img = img
+	r.step("simulator image", start)
+	return nil
+}
+
+// record writes kind.json and returns the Env.
+func (r *upRun) record() (*Env, error) {
+	env := &Env{Name: r.o.Name, StateDir: r.stateDir, Kubeconfig: r.dir.File(KubeconfigFile), NodeImage: r.c.Image,
+		Container: ContainerName(r.o.Name), SimIP: r.simIP, WorldCluster: r.wc.Name, NodePool: r.pool.Name,
+		NodePools: r.o.NodePools, Nodes: r.nodes, CNI: r.cni, IssuerURL: r.wc.IssuerURL, KID: r.kid,
+		Endpoints: r.ep, AdminToken: r.token, Timings: r.timings}
+	b, _ := json.MarshalIndent(env, "", "  ")
+	if err := state.WriteFile(r.dir.File(KindInfoFile), append(b, '\n'), 0o644); err != nil {
+		return nil, err
+	}
+	return env, nil
+}
