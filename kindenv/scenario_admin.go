@@ -175,29 +175,9 @@ func (t *ScenarioTarget) restoreRing(ctx context.Context) error {
 	return t.republish(ctx)
 }
 
-// republish reads the container's published ports after a restart, waits
-// for /healthz and rewrites endpoints.json.
+// republish waits for the restarted simulator and records its new host
+// ports (Docker publishes others on a restart) in endpoints.json.
 func (t *ScenarioTarget) republish(ctx context.Context) error {
-	port := func(p int) (string, error) {
-		out, err := docker(ctx, "port", t.env.Container, fmt.Sprintf("%d/tcp", p))
-		if err != nil {
-			return "", err
-		}
-		for _, l := range bytes.Fields([]byte(out)) {
-			if bytes.HasPrefix(l, []byte("127.0.0.1:")) {
-				return string(l), nil
-			}
-		}
-		return "", fmt.Errorf("port %d of %s is not published on 127.0.0.1: %q", p, t.env.Container, out)
-	}
-	ep := t.ep
-	var err error
-	if ep.Admin, err = port(SimAdminPort); err != nil {
-		return err
-	}
-	if ep.HTTPS, err = port(SimHTTPSPort); err != nil {
-		return err
-	}
 	kw, err := world.Parse(t.kindWorld)
 	if err != nil {
 		return err
@@ -206,21 +186,12 @@ func (t *ScenarioTarget) republish(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ep.IMDS = map[string]string{}
-	for i, p := range ix.NodePools() {
-		if ep.IMDS[p.Cluster.Name+"/"+p.Name], err = port(SimIMDSBasePort + i); err != nil {
-			return err
-		}
-	}
-	t.admin.base = "http://" + ep.Admin
-	if err := poll(ctx, time.Minute, func() (bool, string) {
-		err := t.admin.do(ctx, http.MethodGet, "/healthz", nil, nil)
-		return err == nil, fmt.Sprint(err)
-	}); err != nil {
+	ep, _, err := simEndpoints(ctx, t.env.Container, ix, t.env.StateDir, imdsPorts(ix))
+	if err != nil {
 		return fmt.Errorf("simulator container after restart: %w", err)
 	}
-	t.ep = ep
-	return writeEndpoints(t.env.StateDir, ep)
+	t.ep, t.admin.base = ep, "http://"+ep.Admin
+	return nil
 }
 
 func writeEndpoints(dir string, ep sim.Endpoints) error {

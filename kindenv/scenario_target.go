@@ -126,11 +126,12 @@ func (t *ScenarioTarget) Begin(ctx context.Context, sc *scenarios.Scenario, w *w
 // reset loads world (JSON) into the simulator with a wall-time clock and
 // no faults.
 func (t *ScenarioTarget) reset(ctx context.Context, w []byte) error {
-	if err := t.admin.do(ctx, http.MethodPut, "/api/world", json.RawMessage(w), nil); err != nil {
-		return fmt.Errorf("loading the world: %w", err)
-	}
+	// The clock first: propagation delays count from the world's load.
 	if err := t.admin.do(ctx, http.MethodPost, "/api/clock", map[string]string{"set": time.Now().UTC().Format(time.RFC3339)}, nil); err != nil {
 		return fmt.Errorf("resetting the clock: %w", err)
+	}
+	if err := t.admin.do(ctx, http.MethodPut, "/api/world", json.RawMessage(w), nil); err != nil {
+		return fmt.Errorf("loading the world: %w", err)
 	}
 	return t.admin.do(ctx, http.MethodDelete, "/api/faults", nil, nil)
 }

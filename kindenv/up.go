@@ -189,10 +189,7 @@ func planUp(ctx context.Context, o UpOptions) (*upRun, error) {
 	if err := r.resolveNodePools(); err != nil {
 		return nil, err
 	}
-	r.imdsPort = map[string]int{}
-	for i, p := range r.ix.NodePools() {
-		r.imdsPort[p.Cluster.Name+"/"+p.Name] = SimIMDSBasePort + i
-	}
+	r.imdsPort = imdsPorts(r.ix)
 	if o.Choice != nil {
 		r.choice = *o.Choice
 	} else {

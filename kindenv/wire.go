@@ -11,7 +11,6 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,16 +19,11 @@ import (
 	"strings"
 	"time"
 
-	gcrname "github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"sigs.k8s.io/kind/pkg/cluster"
-	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
 
-	"github.com/azsim/azsim/internal/jwtx"
 	"github.com/azsim/azsim/internal/simimage"
 	"github.com/azsim/azsim/internal/state"
-	"github.com/azsim/azsim/sim"
 	"github.com/azsim/azsim/world"
 )
 
@@ -204,177 +198,6 @@ func docker(ctx context.Context, args ...string) (string, error) {
 		return "", fmt.Errorf("docker %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
 	}
 	return strings.TrimSpace(out.String()), nil
-}
-
-// startSim (re)starts the simulator container on the kind network, waits
-// for it, and rewrites endpoints.json with the addresses published on the
-// host's loopback, so `azsim trace`, `pull`, `env` reach it.
-func startSim(ctx context.Context, ctr string, ix *world.Index, stateDir, token string, pools []*world.NodePoolInfo, ports map[string]int) (sim.Endpoints, string, error) {
-	var ep sim.Endpoints
-	_, _ = docker(ctx, "rm", "-f", ctr)
-	args := []string{"run", "-d", "--name", ctr, "--network", "kind", "--restart", "unless-stopped",
-		"--label", "io.azsim.kind=" + strings.TrimPrefix(ctr, "azsim-sim-"),
-		"-v", stateDir + ":" + stateMount, "-e", "AZSIM_ADMIN_TOKEN=" + token,
-		"-p", fmt.Sprintf("127.0.0.1::%d", SimHTTPSPort), "-p", fmt.Sprintf("127.0.0.1::%d", SimAdminPort)}
-	for _, h := range ix.Hosts() {
-		args = append(args, "--network-alias", h)
-	}
-	for _, p := range pools {
-		args = append(args, "-p", fmt.Sprintf("127.0.0.1::%d", ports[p.Cluster.Name+"/"+p.Name]))
-	}
-	args = append(args, SimImage, "up", "--config", stateMount+"/"+worldFile, "--state-dir", stateMount,
-		"--https-addr", fmt.Sprintf("0.0.0.0:%d", SimHTTPSPort), "--admin-addr", fmt.Sprintf("0.0.0.0:%d", SimAdminPort),
-		"--imds-addr", fmt.Sprintf("0.0.0.0:%d", SimIMDSBasePort))
-	if _, err := docker(ctx, args...); err != nil {
-		return ep, "", err
-	}
-	published := func(port int) (string, error) {
-		out, err := docker(ctx, "port", ctr, fmt.Sprintf("%d/tcp", port))
-		if err != nil {
-			return "", err
-		}
-		for _, l := range strings.Split(out, "\n") {
-			if strings.HasPrefix(l, "127.0.0.1:") {
-				return l, nil
-			}
-		}
-		return "", fmt.Errorf("port %d of %s is not published on 127.0.0.1: %q", port, ctr, out)
-	}
-	admin, err := published(SimAdminPort)
-	if err != nil {
-		return ep, "", err
-	}
-	if err := Poll(ctx, time.Minute, func() (bool, string) {
-		resp, err := http.Get("http://" + admin + "/healthz")
-		if err != nil {
-			return false, err.Error()
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, resp.Status
-	}); err != nil {
-		logs, _ := docker(ctx, "logs", "--tail", "30", ctr)
-		return ep, "", fmt.Errorf("simulator container %s is not healthy: %v\n%s", ctr, err, logs)
-	}
-	ip, err := docker(ctx, "inspect", "-f", `{{with index .NetworkSettings.Networks "kind"}}{{.IPAddress}}{{end}}`, ctr)
-	if err != nil || ip == "" {
-		return ep, "", fmt.Errorf("address of %s on the kind network: %v", ctr, err)
-	}
-	https, err := published(SimHTTPSPort)
-	if err != nil {
-		return ep, "", err
-	}
-	ep = sim.Endpoints{HTTPS: https, Admin: admin, IMDS: map[string]string{}, CAFile: filepath.Join(stateDir, "ca.crt"),
-		Hosts: ix.Hosts()}
-	if len(ix.Tenants) > 0 {
-		ep.TenantID = ix.Tenants[0].ID
-	}
-	for _, p := range pools {
-		ref := p.Cluster.Name + "/" + p.Name
-		a, err := published(ports[ref])
-		if err != nil {
-			return ep, "", err
-		}
-		ep.IMDS[ref] = a
-	}
-	b, _ := json.MarshalIndent(ep, "", "  ")
-	return ep, ip, state.WriteFile(filepath.Join(stateDir, "endpoints.json"), append(b, '\n'), 0o644)
-}
-
-func caConfigMap(ns string, ca []byte) []byte {
-	b, _ := json.Marshal(map[string]any{
-		"apiVersion": "v1", "kind": "ConfigMap",
-		"metadata": map[string]any{"name": "azsim-ca", "namespace": ns, "labels": map[string]string{"app.kubernetes.io/managed-by": "azsim"}},
-		"data":     map[string]string{"ca.crt": string(ca)},
-	})
-	return b
-}
-
-// CheckIssuer asks the cluster's TokenRequest API for a token and checks
-// that kube-apiserver signs as the world's issuer with the world's key.
-func CheckIssuer(ctx context.Context, c *Cluster, issuer, kid string) error {
-	var out []byte
-	// The service-account controller creates "default" shortly after the
-	// control plane is up.
-	if err := poll(ctx, time.Minute, func() (bool, string) {
-		var err error
-		out, err = c.Kubectl(ctx, nil, "create", "token", "default", "-n", "default", "--audience", "api://AzureADTokenExchange")
-		if err != nil {
-			return false, err.Error()
-		}
-		return true, ""
-	}); err != nil {
-		return fmt.Errorf("kubectl create token: %w", err)
-	}
-	tok, err := jwtx.Parse(strings.TrimSpace(string(out)))
-	if err != nil {
-		return fmt.Errorf("token from the cluster: %w", err)
-	}
-	var claims struct {
-		Iss string `json:"iss"`
-	}
-	if err := tok.Claims(&claims); err != nil {
-		return err
-	}
-	if claims.Iss != issuer || tok.KID != kid {
-		return fmt.Errorf("kube-apiserver signs service-account tokens as iss %q kid %q; want the world's issuer %q and kid %q", claims.Iss, tok.KID, issuer, kid)
-	}
-	return nil
-}
-
-// LoadImage loads img (tagged tag) into every node of cluster name through
-// an image archive (the offline node image has no crictl).
-func LoadImage(ctx context.Context, name string, img v1.Image, tag string) error {
-	ref, err := gcrname.NewTag(tag)
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp("", "azsim-image-*.tar")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	tmp.Close()
-	if err := tarball.WriteToFile(tmp.Name(), ref, img); err != nil {
-		return err
-	}
-	return loadArchive(name, tmp.Name(), tag)
-}
-
-func loadArchive(name, archive, image string) error {
-	p := cluster.NewProvider(cluster.ProviderWithDocker())
-	nodes, err := p.ListInternalNodes(name)
-	if err != nil {
-		return err
-	}
-	if len(nodes) == 0 {
-		return fmt.Errorf("kind cluster %q has no nodes", name)
-	}
-	for _, n := range nodes {
-		f, err := os.Open(archive)
-		if err != nil {
-			return err
-		}
-		err = nodeutils.LoadImageArchive(n, f)
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("loading %s into %s: %w", image, n.String(), err)
-		}
-	}
-	return nil
-}
-
-// LoadDockerImage saves image from the engine and loads it into every node.
-func LoadDockerImage(ctx context.Context, name, image string) error {
-	tmp, err := os.CreateTemp("", "azsim-image-*.tar")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	tmp.Close()
-	if _, err := docker(ctx, "save", "-o", tmp.Name(), image); err != nil {
-		return err
-	}
-	return loadArchive(name, tmp.Name(), image)
 }
 
 // Down deletes the kind cluster and the simulator container; the state

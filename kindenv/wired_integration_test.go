@@ -57,7 +57,7 @@ type wired struct {
 // pool and no selector: the IMDS error reaches a client in a pod.
 // AZSIM_KEEP_CLUSTER=1 keeps the cluster and simulator.
 func TestIntegrationWiredCluster(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 35*time.Minute)
 	t.Cleanup(cancel) // after `kind down` (cleanups run last-in first-out)
 	if err := kindenv.DockerAnswers(ctx); err != nil {
 		t.Log(err)
@@ -87,6 +87,7 @@ func TestIntegrationWiredCluster(t *testing.T) {
 	run("AcrPullStyleSecretAndExpiry", w.testAcrPullStyle)
 	run("AcrPullBindingDriver", w.testAcrPullBindingDriver)
 	run("KindLoad", w.testKindLoad)
+	run("ScenarioCatalogue", w.testScenarioCatalogue)
 	run("Reuse", w.testReuse)
 }
 

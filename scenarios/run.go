@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/azsim/azsim/internal/flow"
 	"github.com/azsim/azsim/internal/trace"
@@ -28,6 +29,8 @@ type StepResult struct {
 	Expect   Expect
 	// Problems lists how the outcome differs from the expectation.
 	Problems []string
+	// Took is how long the step ran (wall time).
+	Took time.Duration
 }
 
 // Pass reports whether the step met its expectation.
@@ -41,6 +44,8 @@ type Report struct {
 	Steps  []*StepResult
 	// Err is set when the harness itself broke (not an expectation).
 	Err error
+	// Took is how long the scenario ran, Begin to End (wall time).
+	Took time.Duration
 }
 
 // Pass reports whether every step met its expectation.
@@ -83,6 +88,8 @@ func Run(ctx context.Context, sc *Scenario, o RunOptions) *Report {
 		t = NewEmbedded(o.StateDir)
 	}
 	rep := &Report{Scenario: sc, Target: t.Name()}
+	start := time.Now()
+	defer func() { rep.Took = time.Since(start) }()
 	w, err := sc.BuildWorld()
 	if err != nil {
 		rep.Err = err
@@ -103,6 +110,13 @@ func Run(ctx context.Context, sc *Scenario, o RunOptions) *Report {
 }
 
 func step(ctx context.Context, t Target, i int, st *Step) *StepResult {
+	start := time.Now()
+	res := runStep(ctx, t, i, st)
+	res.Took = time.Since(start)
+	return res
+}
+
+func runStep(ctx context.Context, t Target, i int, st *Step) *StepResult {
 	expect := st.Expect
 	if m, ok := t.(ExpectMapper); ok {
 		expect = m.MapExpect(expect)

@@ -168,7 +168,12 @@ func (c *compiler) roleAssignments() {
 	for i := range c.w.RoleAssignments {
 		ra := &c.w.RoleAssignments[i]
 		path := fmt.Sprintf("roleAssignments[%d]", i)
-		a := &Assignment{Source: *ra, Condition: ra.Condition, EffectiveAt: c.now.Add(time.Duration(ra.EffectiveAfter))}
+		a := &Assignment{Source: *ra, Condition: ra.Condition}
+		if ra.EffectiveAfter > 0 {
+			// Without a delay the assignment holds at any time, also when
+			// the simulated clock is set back before the world's load.
+			a.EffectiveAt = c.now.Add(time.Duration(ra.EffectiveAfter))
+		}
 		a.Principal, a.PrincipalID = c.principalRef(path+".principal", ra.Principal)
 		role, ok := LookupRole(ra.Role)
 		if !ok {

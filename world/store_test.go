@@ -113,13 +113,31 @@ func TestStoreUpdateKeepsPropagationDeadlines(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, ix.Assignments, 3)
 	assert.Equal(t, t0.Add(10*time.Minute), ix.Assignments[0].EffectiveAt, "an existing assignment keeps its deadline")
-	assert.Equal(t, t0, ix.Assignments[1].EffectiveAt)
+	assert.True(t, ix.Assignments[1].EffectiveAt.IsZero(), "no delay: effective at any time")
 	assert.Equal(t, t0.Add(18*time.Minute), ix.Assignments[2].EffectiveAt, "a new assignment is delayed from now")
 
 	clock.Advance(2 * time.Minute)
 	kubelet := principal(t, ix, "aks1-agentpool")
 	acr := registry(t, ix, "azsimacr")
 	assert.Equal(t, read, s.Snapshot().RepositoryActions(kubelet.ObjectID, acr, "hello", clock.Now()).Allowed)
+}
+
+// An assignment without a delay grants also when the simulated clock is
+// set back before the time the world was loaded (a harness resetting the
+// clock between scenarios); one with a delay still waits for it.
+func TestAssignmentWithoutDelayHoldsWhenClockIsSetBack(t *testing.T) {
+	t.Parallel()
+	clock := NewFixedClock(t0)
+	w := Default()
+	w.RoleAssignments[1].EffectiveAfter = Duration(10 * time.Minute)
+	s, err := NewStore(w, clock)
+	require.NoError(t, err)
+	clock.Set(t0.Add(-time.Hour))
+	ix := s.Snapshot()
+	acr := registry(t, ix, "azsimacr")
+	kubelet, app := principal(t, ix, "aks1-agentpool"), principal(t, ix, "app-puller")
+	assert.Equal(t, read, ix.RepositoryActions(kubelet.ObjectID, acr, "hello", clock.Now()).Allowed)
+	assert.Empty(t, ix.RepositoryActions(app.ObjectID, acr, "hello", clock.Now()).Allowed)
 }
 
 func TestStoreConcurrentReadersAndWriters(t *testing.T) {

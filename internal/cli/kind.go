@@ -21,7 +21,7 @@ func (e *env) kindCmd() *cobra.Command {
 		Use:   "kind",
 		Short: "A kind cluster wired to the simulator (issuer, CA, IMDS, kubelet credential provider)",
 	}
-	cmd.AddCommand(e.kindUpCmd(), e.kindDownCmd(), e.kindLoadCmd(), e.kindPodPullCmd(), e.kindPodStepCmd())
+	cmd.AddCommand(e.kindUpCmd(), e.kindDownCmd(), e.kindLoadCmd(), e.kindE2ECmd(), e.kindPodPullCmd(), e.kindPodStepCmd())
 	return cmd
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -177,7 +178,7 @@ func printReport(out io.Writer, rep *scenarios.Report) {
 	if !rep.Pass() {
 		mark = "FAIL"
 	}
-	fmt.Fprintf(out, "%s %s — %s\n", mark, rep.Scenario.ID, rep.Scenario.Title)
+	fmt.Fprintf(out, "%s %s — %s (%s)\n", mark, rep.Scenario.ID, rep.Scenario.Title, rep.Took.Round(100*time.Millisecond))
 	if rep.Err != nil {
 		fmt.Fprintf(out, "  error: %v\n", rep.Err)
 		return
