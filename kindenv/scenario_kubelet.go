@@ -101,10 +101,11 @@ func (t *ScenarioTarget) kubeletPull(ctx context.Context, st *scenarios.Step) (s
 		return scenarios.Outcome{}, err
 	}
 	// A pod expected to run may need the kubelet's retries (back-off
-	// 10 s, 20 s, ...); an expected failure is read at the first one.
+	// 10 s, then 20 s: three attempts within a minute); an expected
+	// failure is read at the first one.
 	var st0 *podState
 	var why string
-	err = pollEvery(ctx, 150*time.Second, 300*time.Millisecond, func() (bool, string) {
+	err = pollEvery(ctx, time.Minute, 300*time.Millisecond, func() (bool, string) {
 		s, err := t.pod(ctx, "default", name)
 		if err != nil {
 			return false, err.Error()
