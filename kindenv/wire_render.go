@@ -173,10 +173,14 @@ func RenderAzureJSON(tenantID, kubeletClientID string) []byte {
 
 // RenderRegistryHostsCA renders a containerd certs.d hosts.toml for an HTTPS
 // registry under its real name whose certificate is issued by caFile
-// (clients.md 5.2).
+// (clients.md 5.2). The server entry trusts caFile too: containerd falls
+// back to it after an error from the host entry (a 404 for a missing
+// image), and without the CA that fallback would report an x509 error
+// instead of the registry's answer.
 func RenderRegistryHostsCA(host, caFile string) []byte {
 	return []byte(fmt.Sprintf(`# Rendered by azsim kindenv.RenderRegistryHostsCA; do not edit.
 server = "https://%[1]s"
+ca = %[2]q
 
 [host."https://%[1]s"]
   capabilities = ["pull", "resolve"]

@@ -79,6 +79,7 @@ func TestIntegrationWiredCluster(t *testing.T) {
 
 	run("issuer", w.testIssuer)
 	run("VMSSFlow", w.testVMSSFlow)
+	run("MissingImage", w.testMissingImage)
 	run("FederatedFlow", w.testFederatedFlow)
 	run("FICAudiencePitfall", w.testFICAudience)
 	run("FICSubjectPitfall", w.testFICSubject)
