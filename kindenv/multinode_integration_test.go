@@ -62,6 +62,7 @@ func TestIntegrationMultiNode(t *testing.T) {
 	run("Nodes", m.testNodes)
 	run("IMDSPerPool", m.testIMDSPerPool)
 	run("KubeletPullOnUserpool", m.testKubeletPull)
+	run("ScenariosOnWorkers", m.testScenariosOnWorkers)
 	run("Reuse", m.testReuse)
 }
 

@@ -78,3 +78,19 @@ func (w *wired) testScenarioWrongExpectation(t *testing.T, all []*scenarios.Scen
 	assert.Equal(t, "expected a failure, the step succeeded", third)
 	assert.Contains(t, rep.Steps[0].By, "kubelet of "+w.cluster())
 }
+
+// testScenariosOnWorkers: the kind target on a multi-node cluster. The
+// kubelet pull lands on the nodepool1 worker (not the tainted control
+// plane), the IMDS pitfall is answered by that worker's pool.
+func (m *multiNode) testScenariosOnWorkers(t *testing.T) {
+	out, err := m.azsim("scenario", "run", "--target", "kind", "--name", mnName, "--state-dir", m.stateDir,
+		"acrpull-on-cluster-identity", "several-identities-no-selector", "workload-identity")
+	t.Logf("azsim scenario run --target kind on %s:\n%s", mnName, out)
+	require.NoError(t, err)
+	require.Contains(t, out, "\n3 passed, 0 failed on kind\n")
+	assert.Contains(t, out, "by: kubelet of "+mnName+"-worker (pod default/acrpull-on-cluster-identity-kubelet-")
+	assert.Contains(t, out, "by: azsim client in pod default/several-identities-no-selector-imds-")
+	assert.Contains(t, out, " on "+mnName+"-worker\n")
+	assert.NotContains(t, out, "on "+mnName+"-control-plane")
+	m.reload()
+}
