@@ -124,8 +124,11 @@ func (t *ScenarioTarget) control(ctx context.Context, st *scenarios.Step) (flow.
 			return flow.Hop{}, nil, err
 		}
 		plan, err := scenarios.PlanIdentityAssignment(ix, st.AssignIdentity, now)
-		if err != nil || plan.Denied != nil {
-			return plan.Hop, plan.Denied, err
+		if err != nil {
+			return flow.Hop{}, nil, err
+		}
+		if plan.Denied != nil {
+			return plan.Hop, plan.Denied, nil
 		}
 		return plan.Hop, nil, t.update(ctx, plan.Update)
 	}
