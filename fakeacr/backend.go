@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -23,9 +24,12 @@ type backend struct {
 	created time.Time
 	err     error
 	// seeded lists the world images written into h; images a world
-	// update adds to the registry are seeded on the next request.
+	// update adds to the registry are seeded on the next request. last is
+	// the registry (of an immutable world snapshot) seeded last: requests
+	// of the same snapshot skip the check.
 	mu     sync.Mutex
 	seeded map[world.Image]bool
+	last   atomic.Pointer[world.RegistryInfo]
 }
 
 // backend returns the registry's backend, creating and seeding it on first
@@ -45,8 +49,13 @@ func (a *ACR) backend(ctx context.Context, reg *world.RegistryInfo) (*backend, e
 	return b, b.seed(ctx, reg)
 }
 
-// seed writes the registry's world images that are not in the backend yet.
+// seed writes the registry's world images that are not in the backend yet,
+// whatever happens to the request that triggered it.
 func (b *backend) seed(ctx context.Context, reg *world.RegistryInfo) error {
+	if b.last.Load() == reg {
+		return nil
+	}
+	ctx = context.WithoutCancel(ctx)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.seeded == nil {
@@ -61,6 +70,7 @@ func (b *backend) seed(ctx context.Context, reg *world.RegistryInfo) error {
 		}
 		b.seeded[im] = true
 	}
+	b.last.Store(reg)
 	return nil
 }
 

@@ -109,8 +109,10 @@ func (t *ScenarioTarget) control(ctx context.Context, st *scenarios.Step) (flow.
 		err := t.admin.do(ctx, http.MethodPost, "/api/clock", map[string]string{"advance": st.AdvanceClock}, &c)
 		return flow.Hop{Name: "clock", OK: true, Detail: "advanced " + st.AdvanceClock + " to " + c.Now}, nil, err
 	case st.AssignRole != nil:
+		// POST appends through the store's update, which keeps the
+		// propagation deadlines of the assignments already there.
 		ra := *st.AssignRole
-		err := t.update(ctx, func(w *world.World) error { w.RoleAssignments = append(w.RoleAssignments, ra); return nil })
+		err := t.admin.do(ctx, http.MethodPost, "/api/world/roleAssignments", ra, nil)
 		return flow.Hop{Name: "assign-role", OK: true, Detail: fmt.Sprintf("%s → %s at %s", ra.Role, ra.Principal, ra.Scope)}, nil, err
 	case st.Fault != nil:
 		var rule struct{ ID string }
@@ -143,26 +145,41 @@ type ringBackup struct {
 
 // rotateKeys rotates the simulator's issuer keys. kube-apiserver keeps
 // signing with the key it started with, as a cluster whose issuer rotated
-// away from its key; End restores the ring and restarts the simulator.
+// away from its key; End restores every ring it backed up and restarts the
+// simulator.
 func (t *ScenarioTarget) rotateKeys(ctx context.Context, r *scenarios.RotateStep) (flow.Hop, *trace.Decision, error) {
-	if t.ring == nil {
-		p := filepath.Join(t.env.StateDir, "keys", "issuer-"+r.Cluster+".json")
+	ix, _, err := t.index(ctx)
+	if err != nil {
+		return flow.Hop{}, nil, err
+	}
+	c, err := scenarios.ClusterOf(ix, r.Cluster)
+	if err != nil {
+		return flow.Hop{}, nil, err
+	}
+	if _, ok := t.rings[c.Name]; !ok {
+		p := filepath.Join(t.env.StateDir, "keys", "issuer-"+c.Name+".json")
 		b, err := os.ReadFile(p)
 		if err != nil {
 			return flow.Hop{}, nil, fmt.Errorf("backing up the issuer keys: %w", err)
 		}
-		t.ring = &ringBackup{path: p, data: b}
+		if t.rings == nil {
+			t.rings = map[string]ringBackup{}
+		}
+		t.rings[c.Name] = ringBackup{path: p, data: b}
 	}
 	var out struct{ Kids []string }
-	err := t.admin.do(ctx, http.MethodPost, "/api/clusters/"+r.Cluster+"/rotate-keys?dropOld="+strconv.FormatBool(r.DropOld), nil, &out)
-	return flow.Hop{Name: "rotate-keys", OK: true, Detail: fmt.Sprintf("rotated %s (published kids %v)", r.Cluster, out.Kids)}, nil, err
+	err = t.admin.do(ctx, http.MethodPost, "/api/clusters/"+c.Name+"/rotate-keys?dropOld="+strconv.FormatBool(r.DropOld), nil, &out)
+	return flow.Hop{Name: "rotate-keys", OK: true, Detail: fmt.Sprintf("rotated %s (published kids %v)", c.Name, out.Kids)}, nil, err
 }
 
-// restoreRing puts the backed-up key ring back and restarts the simulator
-// container (it keeps rings in memory), then records its new host ports.
-func (t *ScenarioTarget) restoreRing(ctx context.Context) error {
-	if err := state.WriteFile(t.ring.path, t.ring.data, 0o600); err != nil {
-		return err
+// restoreRings puts the backed-up key rings back and restarts the
+// simulator container (it keeps rings in memory), then records its new
+// host ports.
+func (t *ScenarioTarget) restoreRings(ctx context.Context) error {
+	for _, r := range t.rings {
+		if err := state.WriteFile(r.path, r.data, 0o600); err != nil {
+			return err
+		}
 	}
 	if _, err := docker(ctx, "restart", t.env.Container); err != nil {
 		return err

@@ -19,10 +19,26 @@ type podState struct {
 		Phase             string
 		ContainerStatuses []struct {
 			State struct {
-				Waiting *struct{ Reason, Message string }
+				Waiting    *struct{ Reason, Message string }
+				Running    *struct{}
+				Terminated *struct{ ExitCode int }
 			}
 		}
 	}
+}
+
+// started reports whether the container has run (it is running or ran):
+// the image was pulled.
+func (p *podState) started() bool {
+	if p.Status.Phase == "Running" || p.Status.Phase == "Succeeded" || p.Status.Phase == "Failed" {
+		return true
+	}
+	for _, cs := range p.Status.ContainerStatuses {
+		if cs.State.Running != nil || cs.State.Terminated != nil {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *podState) waiting() (string, string) {
@@ -81,8 +97,9 @@ func (t *ScenarioTarget) podName(kind string) string {
 
 // kubeletPull creates a pod with the image and no pull secret on a node of
 // the pool: the node's kubelet pulls it through its credential provider.
-// The pod running is a success; ErrImagePull is a failure whose hop,
-// status and error come from the simulator's decision that caused it.
+// The container starting is a success; ErrImagePull is a failure whose
+// hop, status and error come from the simulator's decision that caused it.
+// The pod is deleted once judged, so its retries stay out of later steps.
 func (t *ScenarioTarget) kubeletPull(ctx context.Context, st *scenarios.Step) (scenarios.Outcome, error) {
 	p := st.Pull
 	if err := t.checkPool(ctx, p.NodePool); err != nil {
@@ -100,42 +117,44 @@ func (t *ScenarioTarget) kubeletPull(ctx context.Context, st *scenarios.Step) (s
 	if err := t.apply(ctx, obj); err != nil {
 		return scenarios.Outcome{}, err
 	}
-	// A pod expected to run may need the kubelet's retries (back-off
-	// 10 s, then 20 s: three attempts within a minute); an expected
-	// failure is read at the first one.
-	var st0 *podState
+	defer func() {
+		_, _ = t.cluster.Kubectl(ctx, nil, "delete", "pod", name, "--wait=false", "--ignore-not-found")
+	}()
+	s, why, err := t.waitPull(ctx, name, st.Expect.Fail)
+	by := fmt.Sprintf("kubelet of %s (pod default/%s)", st0node(s), name)
+	switch {
+	case s != nil && s.started():
+		return scenarios.Outcome{Hops: []flow.Hop{{Name: "pull", OK: true, Status: 200, Detail: "the kubelet pulled " + p.Image + " and the container started"}}, By: by}, nil
+	case err != nil && !strings.Contains(err.Error(), "timed out"):
+		return scenarios.Outcome{}, err
+	}
+	ds, err := t.admin.trace(ctx, mark)
+	if err != nil {
+		return scenarios.Outcome{}, err
+	}
+	d := rootCause(ds)
+	return scenarios.Outcome{Hops: []flow.Hop{failedHop(d, why)}, By: by, Decision: d}, nil
+}
+
+// waitPull waits until the pod's container started or, when a failure is
+// expected, until the kubelet reports ErrImagePull. A pod expected to run
+// may need the kubelet's retries (back-off 10 s, then 20 s: three attempts
+// within a minute). It returns the last state and the kubelet's message.
+func (t *ScenarioTarget) waitPull(ctx context.Context, name string, expectFail bool) (*podState, string, error) {
+	var last *podState
 	var why string
-	err = pollEvery(ctx, time.Minute, 300*time.Millisecond, func() (bool, string) {
+	err := pollEvery(ctx, time.Minute, 300*time.Millisecond, func() (bool, string) {
 		s, err := t.pod(ctx, "default", name)
 		if err != nil {
 			return false, err.Error()
 		}
-		st0 = s
+		last = s
 		reason, msg := s.waiting()
 		why = msg
-		switch {
-		case s.Status.Phase == "Succeeded" || s.Status.Phase == "Failed":
-			return true, ""
-		case (reason == "ErrImagePull" || reason == "ImagePullBackOff") && st.Expect.Fail:
-			return true, ""
-		}
-		return false, fmt.Sprintf("pod %s: %s %s %s", name, s.Status.Phase, reason, msg)
+		pullFailed := reason == "ErrImagePull" || reason == "ImagePullBackOff"
+		return s.started() || (pullFailed && expectFail), fmt.Sprintf("pod %s: %s %s %s", name, s.Status.Phase, reason, msg)
 	})
-	by := fmt.Sprintf("kubelet of %s (pod default/%s)", st0node(st0), name)
-	switch {
-	case st0 != nil && st0.Status.Phase == "Succeeded":
-		return scenarios.Outcome{Hops: []flow.Hop{{Name: "pull", OK: true, Status: 200, Detail: "the kubelet pulled " + p.Image + " and the container ran"}}, By: by}, nil
-	case st0 != nil && st0.Status.Phase == "Failed":
-		return scenarios.Outcome{Hops: []flow.Hop{{Name: "run", Detail: "the image was pulled but the container failed"}}, By: by}, nil
-	case err != nil && !strings.Contains(err.Error(), "timed out"):
-		return scenarios.Outcome{}, err
-	}
-	ds, terr := t.admin.trace(ctx, mark)
-	if terr != nil {
-		return scenarios.Outcome{}, terr
-	}
-	d := rootCause(ds)
-	return scenarios.Outcome{Hops: []flow.Hop{failedHop(d, why)}, By: by, Decision: d}, nil
+	return last, why, err
 }
 
 func st0node(s *podState) string {

@@ -103,7 +103,11 @@ func (t *ScenarioTarget) planPod(ix *world.Index, st *scenarios.Step) (*podSpec,
 		if err != nil {
 			return nil, err
 		}
-		a.Action, a.IMDSQuery, s.pool = "imds", q.Encode(), st.IMDS.NodePool
+		np, ok := ix.NodePool(st.IMDS.NodePool)
+		if !ok {
+			return nil, fmt.Errorf("unknown node pool %q", st.IMDS.NodePool)
+		}
+		a.Action, a.IMDSQuery, s.pool = "imds", q.Encode(), np.Name
 	case st.Azidentity != nil:
 		z := st.Azidentity
 		a.Action, a.Credential, a.Scope = "azidentity", z.Credential, z.Scope
@@ -164,7 +168,7 @@ func (t *ScenarioTarget) planFederated(ix *world.Index, s *podSpec, sa, identity
 		s.namespace, s.sa, s.audience = ns, name, audience
 		s.action.TokenFile = podProjectedFile
 	}
-	p, err := scenarios.FederatedPrincipal(ix, sa, "", identity)
+	p, err := scenarios.FederatedPrincipal(ix, sa, t.env.WorldCluster, identity)
 	if err != nil {
 		return err
 	}
@@ -201,9 +205,15 @@ func (t *ScenarioTarget) saToken(ctx context.Context, s *scenarios.SATokenStep) 
 		return scenarios.Outcome{}, err
 	}
 	secret := fmt.Sprintf("azsim-sat-%s-%d", t.run, t.seq)
-	if err := t.apply(ctx, map[string]any{"apiVersion": "v1", "kind": "Secret",
+	// create, not apply: apply would copy the token into the
+	// last-applied-configuration annotation, readable in clear text.
+	b, err := json.Marshal(map[string]any{"apiVersion": "v1", "kind": "Secret",
 		"metadata":   map[string]any{"name": secret, "namespace": ns, "labels": map[string]string{runLabel: t.run}},
-		"stringData": map[string]string{"token": strings.TrimSpace(string(out))}}); err != nil {
+		"stringData": map[string]string{"token": strings.TrimSpace(string(out))}})
+	if err != nil {
+		return scenarios.Outcome{}, err
+	}
+	if _, err := t.cluster.Kubectl(ctx, bytes.NewReader(b), "create", "-f", "-"); err != nil {
 		return scenarios.Outcome{}, err
 	}
 	t.tokens[s.Name] = tokenRef{namespace: ns, secret: secret}

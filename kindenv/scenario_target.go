@@ -46,7 +46,7 @@ type ScenarioTarget struct {
 	sc      *scenarios.Scenario
 	tokens  map[string]tokenRef
 	refresh map[string]refreshRef
-	ring    *ringBackup
+	rings   map[string]ringBackup // cluster → its key ring before the scenario
 	// renames maps the scenario's issuer URL to the kind cluster's.
 	renames *strings.Replacer
 }
@@ -118,6 +118,7 @@ func (t *ScenarioTarget) Begin(ctx context.Context, sc *scenarios.Scenario, w *w
 		return err
 	}
 	if usesKubelet(sc) {
+		fmt.Fprintf(t.log, "%s: restarting the kubelets (they forget cached credentials)\n", sc.ID)
 		return t.restartKubelets(ctx)
 	}
 	return nil
@@ -229,21 +230,29 @@ func usesKubelet(sc *scenarios.Scenario) bool {
 }
 
 // End implements scenarios.Target: the scenario's pods, secrets and saved
-// refresh tokens are deleted; rotated issuer keys are restored.
+// refresh tokens are deleted; rotated issuer keys are restored. It runs to
+// the end even when ctx is cancelled (an interrupted run must not leave
+// the simulator with rotated keys).
 func (t *ScenarioTarget) End(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
 	var errs []error
-	sel := "azsim.io/scenario-run=" + t.run
+	sel := runLabel + "=" + t.run
 	if _, err := t.cluster.Kubectl(ctx, nil, "delete", "pods,secrets", "-A", "-l", sel, "--wait=false", "--ignore-not-found"); err != nil {
 		errs = append(errs, err)
 	}
 	for _, node := range t.cluster.nodeNames(ctx) {
-		if _, err := dockerExec(ctx, node, nil, "rm", "-rf", scenarioHostDir); err != nil {
+		if _, err := dockerExec(ctx, node, nil, "sh", "-c", "rm -f "+scenarioHostDir+"/"+t.run+"-*"); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	if t.ring != nil {
-		errs = append(errs, t.restoreRing(ctx))
-		t.ring = nil
+	if len(t.rings) > 0 {
+		fmt.Fprintf(t.log, "restoring the issuer keys of %d cluster(s) and restarting %s\n", len(t.rings), t.env.Container)
+		if err := t.restoreRings(ctx); err != nil {
+			errs = append(errs, err)
+		} else {
+			t.rings = nil
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -21,7 +21,7 @@ func startSim(ctx context.Context, ctr string, ix *world.Index, stateDir, token 
 	_, _ = docker(ctx, "rm", "-f", ctr)
 	args := []string{"run", "-d", "--name", ctr, "--network", "kind", "--restart", "unless-stopped",
 		"--label", "io.azsim.kind=" + strings.TrimPrefix(ctr, "azsim-sim-"),
-		"-v", stateDir + ":" + stateMount, "-e", "AZSIM_ADMIN_TOKEN=" + token,
+		"-v", stateDir + ":" + stateMount, "-e", "AZSIM_ADMIN_TOKEN",
 		"-p", fmt.Sprintf("127.0.0.1::%d", SimHTTPSPort), "-p", fmt.Sprintf("127.0.0.1::%d", SimAdminPort)}
 	for _, h := range ix.Hosts() {
 		args = append(args, "--network-alias", h)
@@ -32,7 +32,7 @@ func startSim(ctx context.Context, ctr string, ix *world.Index, stateDir, token 
 	args = append(args, SimImage, "up", "--config", stateMount+"/"+worldFile, "--state-dir", stateMount,
 		"--https-addr", fmt.Sprintf("0.0.0.0:%d", SimHTTPSPort), "--admin-addr", fmt.Sprintf("0.0.0.0:%d", SimAdminPort),
 		"--imds-addr", fmt.Sprintf("0.0.0.0:%d", SimIMDSBasePort))
-	if _, err := docker(ctx, args...); err != nil {
+	if _, err := dockerEnv(ctx, []string{"AZSIM_ADMIN_TOKEN=" + token}, args...); err != nil {
 		return sim.Endpoints{}, "", err
 	}
 	return simEndpoints(ctx, ctr, ix, stateDir, ports)

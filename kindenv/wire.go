@@ -191,7 +191,17 @@ func dockerExec(ctx context.Context, node string, stdin io.Reader, args ...strin
 }
 
 func docker(ctx context.Context, args ...string) (string, error) {
+	return dockerEnv(ctx, nil, args...)
+}
+
+// dockerEnv runs docker with env added to its environment: secrets go
+// there (`-e NAME` takes the value from it), never into the arguments,
+// which `ps` shows and errors quote.
+func dockerEnv(ctx context.Context, env []string, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, "docker", args...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	var out, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &stderr
 	if err := cmd.Run(); err != nil {

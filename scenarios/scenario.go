@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
 	"regexp"
 	"slices"
@@ -234,8 +235,8 @@ func (sc *Scenario) Validate() error {
 		if st.Pull != nil && st.Pull.Client != "" && st.Pull.Client != "kubelet" && st.Pull.Client != "flow" {
 			errs = append(errs, fmt.Errorf("steps[%d].pull.client: %q must be kubelet or flow", i, st.Pull.Client))
 		}
-		for target, why := range st.NotIn {
-			if !slices.Contains(knownTargets, target) || strings.TrimSpace(why) == "" {
+		for _, target := range slices.Sorted(maps.Keys(st.NotIn)) {
+			if why := st.NotIn[target]; !slices.Contains(knownTargets, target) || strings.TrimSpace(why) == "" {
 				errs = append(errs, fmt.Errorf("steps[%d].notIn: %q must name a target (%s) with a reason", i, target, strings.Join(knownTargets, ", ")))
 			}
 		}

@@ -54,16 +54,21 @@ pool's AKS node labels and its pool's IMDS.`,
 			return e.kindUp(cmd.Context(), f)
 		},
 	}
+	addKindUpFlags(cmd, &f)
+	cmd.Flags().BoolVar(&f.reuse, "reuse", false, "keep an existing cluster of that name and re-apply the wiring")
+	return cmd
+}
+
+// addKindUpFlags defines the flags `kind up` and `kind e2e` share.
+func addKindUpFlags(cmd *cobra.Command, f *kindUpFlags) {
 	cmd.Flags().StringVar(&f.name, "name", "azsim", "kind cluster name")
 	cmd.Flags().StringVar(&f.config, "config", "", "world file (default: the built-in default world)")
 	cmd.Flags().StringVar(&f.stateDir, "state-dir", "", "state directory (CA, keys, admin token, kubeconfig); default "+kindenv.DefaultStateDir("<name>"))
 	cmd.Flags().StringVar(&f.cluster, "cluster", "", "world cluster the kind cluster plays (default: the first)")
 	cmd.Flags().StringVar(&f.pool, "node-pool", "", "node pool of the node (default: the cluster's first)")
 	cmd.Flags().StringVar(&f.nodePools, "node-pools", "", "multi-node: POOL[=COUNT],... worker nodes per node pool of the cluster, plus a dedicated control plane (e.g. nodepool1,userpool=2)")
-	cmd.Flags().BoolVar(&f.reuse, "reuse", false, "keep an existing cluster of that name and re-apply the wiring")
 	cmd.Flags().StringVar(&f.providerConfig, "credential-provider-config", "", "use this kubelet CredentialProviderConfig file instead of azsim's")
 	cmd.Flags().StringVar(&f.providerBinDir, "credential-provider-bin-dir", "", "mount this directory of provider binaries as the kubelet's --image-credential-provider-bin-dir")
-	return cmd
 }
 
 func (e *env) kindUp(ctx context.Context, f kindUpFlags) error {

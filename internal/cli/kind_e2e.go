@@ -15,21 +15,20 @@ func (e *env) kindE2ECmd() *cobra.Command {
 		Short: "Bring up (or reuse) the wired kind cluster and run every scenario on it",
 		Long: `e2e is ` + "`azsim kind up --reuse`" + ` followed by ` + "`azsim scenario run --all --target kind`" + `:
 the kubelet pulls through its credential provider, pods run the workload-identity and
-IMDS clients, and every pitfall must fail exactly as the catalogue says.`,
+IMDS clients, and every pitfall must fail exactly as the catalogue says. It takes the
+flags of kind up: give the same --node-pools as the cluster has, or it is recreated.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if f.stateDir == "" {
 				f.stateDir = kindenv.DefaultStateDir(f.name)
 			}
-			f.reuse = true
+			f.reuse, f.nodePoolsSet = true, cmd.Flags().Changed("node-pools")
 			if err := e.kindUp(cmd.Context(), f); err != nil {
 				return err
 			}
 			return e.runScenarios(cmd.Context(), nil, scenarioRunFlags{all: true, target: "kind", name: f.name, stateDir: f.stateDir})
 		},
 	}
-	cmd.Flags().StringVar(&f.name, "name", "azsim", "kind cluster name")
-	cmd.Flags().StringVar(&f.config, "config", "", "world file (default: the built-in default world)")
-	cmd.Flags().StringVar(&f.stateDir, "state-dir", "", "state directory (default "+kindenv.DefaultStateDir("<name>")+")")
+	addKindUpFlags(cmd, &f)
 	return cmd
 }

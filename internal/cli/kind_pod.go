@@ -68,7 +68,7 @@ func (e *env) kindPodStepCmd() *cobra.Command {
 			}
 			hops, err := a.Run(cmd.Context(), &http.Client{Timeout: 2 * time.Minute})
 			if err != nil {
-				return usageErr("%v", err)
+				return failed(fmt.Errorf("running the step: %w", err))
 			}
 			failedHop := ""
 			for _, h := range hops {

@@ -181,7 +181,6 @@ func printReport(out io.Writer, rep *scenarios.Report) {
 	fmt.Fprintf(out, "%s %s — %s (%s)\n", mark, rep.Scenario.ID, rep.Scenario.Title, rep.Took.Round(100*time.Millisecond))
 	if rep.Err != nil {
 		fmt.Fprintf(out, "  error: %v\n", rep.Err)
-		return
 	}
 	for _, st := range rep.Steps {
 		if st.NotRun != "" {
