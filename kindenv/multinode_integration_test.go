@@ -40,25 +40,9 @@ type multiNode struct {
 // node; `--reuse` keeps a matching cluster and recreates a mismatched one.
 // AZSIM_KEEP_CLUSTER=1 keeps the cluster.
 func TestIntegrationMultiNode(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
-	t.Cleanup(cancel)
-	if err := kindenv.DockerAnswers(ctx); err != nil {
-		t.Log(err)
-		t.Skip(skipNoDocker)
-	}
-	choice := kindenv.ChooseNodeImage(ctx, kindenv.ChooseOptions{})
-	if choice.Offline && exec.CommandContext(ctx, "docker", "image", "inspect", choice.Image).Run() != nil {
-		t.Skip(skipNoImage)
-	}
+	ctx := needKind(t, 25*time.Minute)
 	m := upMultiNode(ctx, t)
-	run := func(name string, f func(*testing.T)) {
-		t.Run(name, func(t *testing.T) {
-			parent := m.t
-			m.t = t
-			defer func() { m.t = parent }()
-			f(t)
-		})
-	}
+	run := m.subtests(t)
 	run("Nodes", m.testNodes)
 	run("IMDSPerPool", m.testIMDSPerPool)
 	run("KubeletPullOnUserpool", m.testKubeletPull)

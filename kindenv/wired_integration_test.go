@@ -57,25 +57,9 @@ type wired struct {
 // pool and no selector: the IMDS error reaches a client in a pod.
 // AZSIM_KEEP_CLUSTER=1 keeps the cluster and simulator.
 func TestIntegrationWiredCluster(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 35*time.Minute)
-	t.Cleanup(cancel) // after `kind down` (cleanups run last-in first-out)
-	if err := kindenv.DockerAnswers(ctx); err != nil {
-		t.Log(err)
-		t.Skip(skipNoDocker)
-	}
-	choice := kindenv.ChooseNodeImage(ctx, kindenv.ChooseOptions{})
-	if choice.Offline && exec.CommandContext(ctx, "docker", "image", "inspect", choice.Image).Run() != nil {
-		t.Skip(skipNoImage)
-	}
+	ctx := needKind(t, 35*time.Minute)
 	w := upWired(ctx, t)
-	run := func(name string, f func(*testing.T)) {
-		t.Run(name, func(t *testing.T) {
-			parent := w.t
-			w.t = t
-			defer func() { w.t = parent }()
-			f(t)
-		})
-	}
+	run := w.subtests(t)
 
 	run("issuer", w.testIssuer)
 	run("VMSSFlow", w.testVMSSFlow)
@@ -90,6 +74,37 @@ func TestIntegrationWiredCluster(t *testing.T) {
 	run("KindLoad", w.testKindLoad)
 	run("ScenarioCatalogue", w.testScenarioCatalogue)
 	run("Reuse", w.testReuse)
+}
+
+// needKind skips t, saying what is missing, unless a Docker engine answers
+// and a node image is at hand; it returns a context cancelled after timeout
+// (and after the test's cleanups, which run last-in first-out).
+func needKind(t *testing.T, timeout time.Duration) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	if err := kindenv.DockerAnswers(ctx); err != nil {
+		t.Log(err)
+		t.Skip(skipNoDocker)
+	}
+	choice := kindenv.ChooseNodeImage(ctx, kindenv.ChooseOptions{})
+	if choice.Offline && exec.CommandContext(ctx, "docker", "image", "inspect", choice.Image).Run() != nil {
+		t.Skip(skipNoImage)
+	}
+	return ctx
+}
+
+// subtests returns a runner of subtests of t that point w's helpers at the
+// subtest while it runs.
+func (w *wired) subtests(t *testing.T) func(string, func(*testing.T)) {
+	return func(name string, f func(*testing.T)) {
+		t.Run(name, func(t *testing.T) {
+			parent := w.t
+			w.t = t
+			defer func() { w.t = parent }()
+			f(t)
+		})
+	}
 }
 
 func upWired(ctx context.Context, t *testing.T) *wired {
