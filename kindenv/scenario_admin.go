@@ -82,6 +82,11 @@ func (t *ScenarioTarget) index(ctx context.Context) (*world.Index, time.Time, er
 	return ix, c.Now, err
 }
 
+// update edits the simulator's world with f: GET, then PUT. A PUT is a
+// new world, compiled at the simulated clock's now, so the propagation
+// delays (effectiveAfter) of assignments already there start again; only
+// assignIdentity uses it, to change a node pool's identities, and steps
+// that add role assignments append them with POST instead.
 func (t *ScenarioTarget) update(ctx context.Context, f func(*world.World) error) error {
 	ix, _, err := t.index(ctx)
 	if err != nil {
