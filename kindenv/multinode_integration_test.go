@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -66,31 +65,8 @@ func twoPoolWorld(t *testing.T) string {
 }
 
 func upMultiNode(ctx context.Context, t *testing.T) *multiNode {
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "azsim")
-	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, "../cmd/azsim")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, "%s", out)
-	m := &multiNode{wired: &wired{t: t, ctx: ctx, bin: bin, name: mnName, stateDir: filepath.Join(dir, "state")}, worldFile: twoPoolWorld(t)}
-	start := time.Now()
-	up, err := m.azsim("kind", "up", "--name", mnName, "--state-dir", m.stateDir, "--config", m.worldFile, "--node-pools", "nodepool1,userpool")
-	took := time.Since(start).Round(100 * time.Millisecond)
-	t.Logf("azsim kind up --node-pools nodepool1,userpool (3 nodes) took %s:\n%s", took, up)
-	keep := os.Getenv("AZSIM_KEEP_CLUSTER") == "1"
-	t.Cleanup(func() {
-		if t.Failed() && m.env.Name != "" {
-			m.dump()
-		}
-		if keep {
-			t.Logf("keeping kind cluster %s; state in %s", mnName, m.stateDir)
-			return
-		}
-		out, err := m.azsim("kind", "down", "--name", mnName, "--state-dir", m.stateDir)
-		require.NoError(t, err, "%s", out)
-	})
-	require.NoError(t, err)
-	m.reload()
+	worldFile := twoPoolWorld(t)
+	m := &multiNode{wired: startWired(ctx, t, mnName, "--config", worldFile, "--node-pools", "nodepool1,userpool"), worldFile: worldFile}
 	m.byPool = map[string]kindenv.NodeInfo{}
 	for _, n := range m.env.Nodes {
 		if n.Role == kindenv.RoleWorker {

@@ -108,6 +108,15 @@ func (w *wired) subtests(t *testing.T) func(string, func(*testing.T)) {
 }
 
 func upWired(ctx context.Context, t *testing.T) *wired {
+	return startWired(ctx, t, wiredName)
+}
+
+// startWired builds a static azsim, runs `azsim kind up --name name` with
+// extra arguments and registers `kind down` (a dump first when the test
+// failed; nothing with AZSIM_KEEP_CLUSTER=1, which keeps the state in
+// $TMPDIR/azsim-kind-<name>).
+func startWired(ctx context.Context, t *testing.T, name string, extra ...string) *wired {
+	t.Helper()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "azsim")
 	start := time.Now()
@@ -120,22 +129,22 @@ func upWired(ctx context.Context, t *testing.T) *wired {
 	stateDir := filepath.Join(dir, "state")
 	keep := os.Getenv("AZSIM_KEEP_CLUSTER") == "1"
 	if keep {
-		stateDir = filepath.Join(os.TempDir(), "azsim-kind-"+wiredName)
+		stateDir = filepath.Join(os.TempDir(), "azsim-kind-"+name)
 	}
-	w := &wired{t: t, ctx: ctx, bin: bin, stateDir: stateDir}
+	w := &wired{t: t, ctx: ctx, bin: bin, name: name, stateDir: stateDir}
 	start = time.Now()
-	up, err := w.azsim("kind", "up", "--name", wiredName, "--state-dir", stateDir)
-	t.Logf("azsim kind up (%s):\n%s", time.Since(start).Round(100*time.Millisecond), up)
+	up, err := w.azsim(append([]string{"kind", "up", "--name", name, "--state-dir", stateDir}, extra...)...)
+	t.Logf("azsim kind up %v (%s):\n%s", extra, time.Since(start).Round(100*time.Millisecond), up)
 	t.Cleanup(func() {
 		if t.Failed() && w.env.Name != "" {
 			w.dump()
 		}
 		if keep {
-			t.Logf("keeping kind cluster %s; state in %s", wiredName, stateDir)
+			t.Logf("keeping kind cluster %s; state in %s", name, stateDir)
 			return
 		}
 		start := time.Now()
-		out, err := w.azsim("kind", "down", "--name", wiredName, "--state-dir", stateDir)
+		out, err := w.azsim("kind", "down", "--name", name, "--state-dir", stateDir)
 		require.NoError(t, err, "%s", out)
 		t.Logf("azsim kind down: %s", time.Since(start).Round(100*time.Millisecond))
 	})
