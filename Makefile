@@ -34,15 +34,15 @@ bench: build ## one Markdown table + bench/results.json, every ratio measured in
 
 # Fuzz targets as package:Target; each runs for FUZZTIME.
 FUZZ_TARGETS = \
-	./internal/jwtx:FuzzParse \
+	./internal/platform/jwtx:FuzzParse \
 	./fakeacr:FuzzRegistryBearer \
 	./fakeaad:FuzzTokenEndpoint \
 	./fakeacr:FuzzParseScope \
 	./fakeimds:FuzzParseTokenQuery \
 	./world:FuzzParse \
 	./world:FuzzParseCondition \
-	./internal/credprovider:FuzzReadRequest \
-	./internal/faults:FuzzRule
+	./internal/clients/credprovider:FuzzReadRequest \
+	./internal/middleware/faults:FuzzRule
 
 fuzz: ## run every fuzz target for FUZZTIME (default 10s) each
 	@set -e; for t in $(FUZZ_TARGETS); do \

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/azsim/azsim/internal/jwtx"
+	"github.com/azsim/azsim/internal/platform/jwtx"
 )
 
 // response is an HTTP response with its body read.

@@ -6,7 +6,7 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/azsim/azsim/internal/jwtx"
+	"github.com/azsim/azsim/internal/platform/jwtx"
 )
 
 // ficCases: the federated client-assertion grant (protocols.md 1.3, 1.6,

@@ -6,7 +6,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
-	"github.com/azsim/azsim/internal/jwtx"
+	"github.com/azsim/azsim/internal/platform/jwtx"
 )
 
 // oidcCases: the AKS OIDC issuer (protocols.md 5.2).

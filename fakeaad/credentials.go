@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/azsim/azsim/internal/jwtx"
+	"github.com/azsim/azsim/internal/platform/jwtx"
 	"github.com/azsim/azsim/world"
 )
 

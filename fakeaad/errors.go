@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/azsim/azsim/internal/ids"
+	"github.com/azsim/azsim/internal/platform/ids"
 )
 
 // aadError is an Entra error response (protocols.md 1.7).

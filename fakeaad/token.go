@@ -2,7 +2,7 @@ package fakeaad
 
 import (
 	"fmt"
-	"github.com/azsim/azsim/internal/trace"
+	"github.com/azsim/azsim/internal/middleware/trace"
 	"net/http"
 	"strings"
 

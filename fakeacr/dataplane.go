@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/azsim/azsim/internal/trace"
+	"github.com/azsim/azsim/internal/middleware/trace"
 	"github.com/azsim/azsim/world"
 )
 

@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/azsim/azsim/internal/trace"
+	"github.com/azsim/azsim/internal/middleware/trace"
 )
 
 // Error codes and confirmed messages (protocols.md 3.1, 3.2, 3.3).

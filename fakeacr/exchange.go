@@ -6,7 +6,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/azsim/azsim/internal/trace"
+	"github.com/azsim/azsim/internal/middleware/trace"
 	"github.com/azsim/azsim/world"
 )
 

@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"net/url"
 
-	"github.com/azsim/azsim/internal/trace"
+	"github.com/azsim/azsim/internal/middleware/trace"
 )
 
 // tokenResponse is the /oauth2/token success body (protocols.md 3.3).

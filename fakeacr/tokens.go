@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/azsim/azsim/internal/jwtx"
+	"github.com/azsim/azsim/internal/platform/jwtx"
 )
 
 // ACR token constants (protocols.md 3.4).

@@ -2,7 +2,7 @@ package fakeimds
 
 import (
 	"context"
-	"github.com/azsim/azsim/internal/ids"
+	"github.com/azsim/azsim/internal/platform/ids"
 	"net/http"
 	"os"
 	"strings"

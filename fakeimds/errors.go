@@ -3,7 +3,7 @@ package fakeimds
 import (
 	"errors"
 	"fmt"
-	"github.com/azsim/azsim/internal/trace"
+	"github.com/azsim/azsim/internal/middleware/trace"
 	"log/slog"
 	"net/http"
 	"strings"

@@ -17,8 +17,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/azsim/azsim/internal/ids"
-	"github.com/azsim/azsim/internal/jwtx"
+	"github.com/azsim/azsim/internal/platform/ids"
+	"github.com/azsim/azsim/internal/platform/jwtx"
 	"github.com/azsim/azsim/world"
 )
 

@@ -8,7 +8,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/azsim/azsim/internal/ids"
+	"github.com/azsim/azsim/internal/platform/ids"
 	"github.com/azsim/azsim/world"
 )
 

@@ -1,7 +1,7 @@
 package fakeimds
 
 import (
-	"github.com/azsim/azsim/internal/trace"
+	"github.com/azsim/azsim/internal/middleware/trace"
 	"log/slog"
 	"net/http"
 	"strconv"

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/azsim/azsim/internal/jwtx"
-	"github.com/azsim/azsim/internal/state"
+	"github.com/azsim/azsim/internal/platform/jwtx"
+	"github.com/azsim/azsim/internal/platform/state"
 )
 
 // Keys supplies each cluster's issuer signing keys.

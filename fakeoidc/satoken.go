@@ -6,8 +6,8 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/azsim/azsim/internal/ids"
-	"github.com/azsim/azsim/internal/jwtx"
+	"github.com/azsim/azsim/internal/platform/ids"
+	"github.com/azsim/azsim/internal/platform/jwtx"
 )
 
 // DefaultAudience is the audience the workload-identity webhook projects

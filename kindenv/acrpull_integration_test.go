@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/azsim/azsim/conformance"
-	"github.com/azsim/azsim/internal/simimage"
+	"github.com/azsim/azsim/internal/platform/ociimage"
 	"github.com/azsim/azsim/kindenv"
 )
 
@@ -35,7 +35,7 @@ func (w *wired) testAcrPullBindingDriver(t *testing.T) {
 	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
 	out, err := build.CombinedOutput()
 	require.NoError(t, err, "%s", out)
-	img, err := simimage.BuildFromFile(bin)
+	img, err := ociimage.BuildFromFile(bin)
 	require.NoError(t, err)
 	require.NoError(t, kindenv.LoadImage(w.ctx, wiredName, img, apbImage))
 	crd, err := os.ReadFile(filepath.Join(apbFixture, "crd.yaml"))

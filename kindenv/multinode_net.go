@@ -10,7 +10,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/azsim/azsim/internal/state"
+	"github.com/azsim/azsim/internal/platform/state"
 )
 
 // The offline image's CNI config (ref §6.3): a multi-node cluster mounts a

@@ -14,9 +14,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/azsim/azsim/internal/flow"
-	"github.com/azsim/azsim/internal/state"
-	"github.com/azsim/azsim/internal/trace"
+	"github.com/azsim/azsim/internal/clients/flow"
+	"github.com/azsim/azsim/internal/middleware/trace"
+	"github.com/azsim/azsim/internal/platform/state"
 	"github.com/azsim/azsim/scenarios"
 	"github.com/azsim/azsim/sim"
 	"github.com/azsim/azsim/world"

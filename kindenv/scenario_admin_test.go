@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/azsim/azsim/fakeoidc"
-	"github.com/azsim/azsim/internal/faults"
+	"github.com/azsim/azsim/internal/middleware/faults"
 	"github.com/azsim/azsim/scenarios"
 	"github.com/azsim/azsim/sim"
 	"github.com/azsim/azsim/world"

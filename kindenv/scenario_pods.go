@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/azsim/azsim/internal/flow"
+	"github.com/azsim/azsim/internal/clients/flow"
 	"github.com/azsim/azsim/scenarios"
 	"github.com/azsim/azsim/world"
 )

@@ -18,7 +18,7 @@ import (
 
 	"sigs.k8s.io/kind/pkg/cluster"
 
-	"github.com/azsim/azsim/internal/flow"
+	"github.com/azsim/azsim/internal/clients/flow"
 	"github.com/azsim/azsim/scenarios"
 	"github.com/azsim/azsim/sim"
 	"github.com/azsim/azsim/world"

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/azsim/azsim/internal/trace"
+	"github.com/azsim/azsim/internal/middleware/trace"
 	"github.com/azsim/azsim/scenarios"
 	"github.com/azsim/azsim/sim"
 	"github.com/azsim/azsim/world"

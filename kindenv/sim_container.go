@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/azsim/azsim/internal/jwtx"
+	"github.com/azsim/azsim/internal/platform/jwtx"
 	"github.com/azsim/azsim/sim"
 	"github.com/azsim/azsim/world"
 )

@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/azsim/azsim/internal/certs"
-	"github.com/azsim/azsim/internal/jwtx"
-	"github.com/azsim/azsim/internal/simimage"
-	"github.com/azsim/azsim/internal/state"
+	"github.com/azsim/azsim/internal/platform/certs"
+	"github.com/azsim/azsim/internal/platform/jwtx"
+	"github.com/azsim/azsim/internal/platform/ociimage"
+	"github.com/azsim/azsim/internal/platform/state"
 )
 
 // prepareState writes the CA, issuer key, admin token, the container's
@@ -59,7 +59,7 @@ func (r *upRun) prepareState(context.Context) error {
 // simImage builds the simulator's image and loads it into the engine.
 func (r *upRun) simImage(ctx context.Context) error {
 	start := time.Now()
-	img, err := simimage.BuildFromFile(r.o.Binary)
+	img, err := ociimage.BuildFromFile(r.o.Binary)
 	if err != nil {
 		return err
 	}

@@ -22,8 +22,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"sigs.k8s.io/kind/pkg/cluster"
 
-	"github.com/azsim/azsim/internal/simimage"
-	"github.com/azsim/azsim/internal/state"
+	"github.com/azsim/azsim/internal/platform/ociimage"
+	"github.com/azsim/azsim/internal/platform/state"
 	"github.com/azsim/azsim/world"
 )
 
@@ -145,7 +145,7 @@ func loadIfChanged(ctx context.Context, img v1.Image) error {
 	if have, err := docker(ctx, "image", "inspect", "-f", "{{.Id}}", SimImage); err == nil && have == id.String() {
 		return nil
 	}
-	return simimage.Load(ctx, img, SimImage)
+	return ociimage.Load(ctx, img, SimImage)
 }
 
 func clusterExists(name string) (bool, error) {

@@ -21,9 +21,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/azsim/azsim/internal/flow"
-	"github.com/azsim/azsim/internal/jwtx"
-	"github.com/azsim/azsim/internal/trace"
+	"github.com/azsim/azsim/internal/clients/flow"
+	"github.com/azsim/azsim/internal/middleware/trace"
+	"github.com/azsim/azsim/internal/platform/jwtx"
 	"github.com/azsim/azsim/kindenv"
 	"github.com/azsim/azsim/sim"
 	"github.com/azsim/azsim/world"

@@ -12,8 +12,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
-	"github.com/azsim/azsim/internal/flow"
-	"github.com/azsim/azsim/internal/trace"
+	"github.com/azsim/azsim/internal/clients/flow"
+	"github.com/azsim/azsim/internal/middleware/trace"
 	"github.com/azsim/azsim/world"
 )
 

@@ -9,8 +9,8 @@ import (
 	"os"
 	"strings"
 
-	"github.com/azsim/azsim/internal/flow"
-	"github.com/azsim/azsim/internal/state"
+	"github.com/azsim/azsim/internal/clients/flow"
+	"github.com/azsim/azsim/internal/platform/state"
 )
 
 // PodResultPrefix starts the log line where `azsim kind pod-step` prints

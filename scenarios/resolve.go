@@ -8,7 +8,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/azsim/azsim/internal/flow"
+	"github.com/azsim/azsim/internal/clients/flow"
 	"github.com/azsim/azsim/world"
 )
 

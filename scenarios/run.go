@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/azsim/azsim/internal/flow"
-	"github.com/azsim/azsim/internal/trace"
+	"github.com/azsim/azsim/internal/clients/flow"
+	"github.com/azsim/azsim/internal/middleware/trace"
 )
 
 // StepResult is the outcome of one step.

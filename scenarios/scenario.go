@@ -14,7 +14,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"github.com/azsim/azsim/internal/faults"
+	"github.com/azsim/azsim/internal/middleware/faults"
 	"github.com/azsim/azsim/world"
 )
 

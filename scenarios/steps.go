@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/azsim/azsim/fakeoidc"
-	"github.com/azsim/azsim/internal/flow"
+	"github.com/azsim/azsim/internal/clients/flow"
 	"github.com/azsim/azsim/world"
 )
 

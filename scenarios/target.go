@@ -3,8 +3,8 @@ package scenarios
 import (
 	"context"
 
-	"github.com/azsim/azsim/internal/flow"
-	"github.com/azsim/azsim/internal/trace"
+	"github.com/azsim/azsim/internal/clients/flow"
+	"github.com/azsim/azsim/internal/middleware/trace"
 	"github.com/azsim/azsim/world"
 )
 

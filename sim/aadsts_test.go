@@ -17,8 +17,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/azsim/azsim/fakeoidc"
-	"github.com/azsim/azsim/internal/jwtx"
-	"github.com/azsim/azsim/internal/state"
+	"github.com/azsim/azsim/internal/platform/jwtx"
+	"github.com/azsim/azsim/internal/platform/state"
 	"github.com/azsim/azsim/sim"
 	"github.com/azsim/azsim/world"
 )

@@ -10,8 +10,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/azsim/azsim/internal/faults"
-	"github.com/azsim/azsim/internal/trace"
+	"github.com/azsim/azsim/internal/middleware/faults"
+	"github.com/azsim/azsim/internal/middleware/trace"
 )
 
 // getTrace serves GET /api/trace[?since=SEQ][&follow=1]: recent decisions as

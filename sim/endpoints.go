@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/azsim/azsim/internal/state"
+	"github.com/azsim/azsim/internal/platform/state"
 )
 
 // Endpoints describes a running simulator; `azsim up` writes it to

@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"github.com/azsim/azsim/fakeacr"
-	"github.com/azsim/azsim/internal/state"
+	"github.com/azsim/azsim/internal/platform/state"
 )
 
 // wireRegistries builds the fake ACR for every registry of the world, with

@@ -18,12 +18,12 @@ import (
 
 	"github.com/azsim/azsim/fakeaad"
 	"github.com/azsim/azsim/fakeoidc"
-	"github.com/azsim/azsim/internal/certs"
 	"github.com/azsim/azsim/internal/diagnose"
-	"github.com/azsim/azsim/internal/faults"
-	"github.com/azsim/azsim/internal/jwtx"
-	"github.com/azsim/azsim/internal/state"
-	"github.com/azsim/azsim/internal/trace"
+	"github.com/azsim/azsim/internal/middleware/faults"
+	"github.com/azsim/azsim/internal/middleware/trace"
+	"github.com/azsim/azsim/internal/platform/certs"
+	"github.com/azsim/azsim/internal/platform/jwtx"
+	"github.com/azsim/azsim/internal/platform/state"
 	"github.com/azsim/azsim/world"
 )
 

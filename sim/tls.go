@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/azsim/azsim/internal/certs"
+	"github.com/azsim/azsim/internal/platform/certs"
 	"github.com/azsim/azsim/world"
 )
 

@@ -14,8 +14,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/azsim/azsim/internal/ids"
-	"github.com/azsim/azsim/internal/trace"
+	"github.com/azsim/azsim/internal/middleware/trace"
+	"github.com/azsim/azsim/internal/platform/ids"
 	"github.com/azsim/azsim/sim"
 	"github.com/azsim/azsim/world"
 )

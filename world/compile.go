@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/azsim/azsim/internal/ids"
+	"github.com/azsim/azsim/internal/platform/ids"
 )
 
 // problems collects validation errors, each prefixed with its path.

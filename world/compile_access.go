@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/azsim/azsim/internal/ids"
+	"github.com/azsim/azsim/internal/platform/ids"
 )
 
 // MaxFederatedCredentials is the per-identity limit (protocols.md 1.8).

@@ -7,7 +7,7 @@ import (
 	"net"
 	"strings"
 
-	"github.com/azsim/azsim/internal/ids"
+	"github.com/azsim/azsim/internal/platform/ids"
 )
 
 func (c *compiler) clusters() {

@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"sigs.k8s.io/yaml"
 
-	"github.com/azsim/azsim/internal/ids"
+	"github.com/azsim/azsim/internal/platform/ids"
 )
 
 // t0 is the simulated time the tests compile worlds at.

@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/azsim/azsim/internal/credprovider"
+	"github.com/azsim/azsim/internal/clients/credprovider"
 )
 
 func (e *env) credentialProviderCmd() *cobra.Command {

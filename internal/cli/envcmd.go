@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/azsim/azsim/internal/state"
+	"github.com/azsim/azsim/internal/platform/state"
 	"github.com/azsim/azsim/sim"
 	"github.com/azsim/azsim/world"
 )

@@ -14,9 +14,9 @@ import (
 	"syscall"
 
 	"github.com/azsim/azsim/fakeoidc"
-	"github.com/azsim/azsim/internal/netns"
-	"github.com/azsim/azsim/internal/state"
-	"github.com/azsim/azsim/internal/trace"
+	"github.com/azsim/azsim/internal/middleware/trace"
+	"github.com/azsim/azsim/internal/platform/netns"
+	"github.com/azsim/azsim/internal/platform/state"
 	"github.com/azsim/azsim/sim"
 	"github.com/azsim/azsim/world"
 )

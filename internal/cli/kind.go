@@ -11,7 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/azsim/azsim/internal/simimage"
+	"github.com/azsim/azsim/internal/platform/ociimage"
 	"github.com/azsim/azsim/kindenv"
 	"github.com/azsim/azsim/kindenv/nodeimage"
 )
@@ -168,7 +168,7 @@ func staticBinary(ctx context.Context, stateDir string) (string, string, error) 
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", "", err
 	}
-	out, err := simimage.StaticBinary(ctx, root, dir)
+	out, err := ociimage.StaticBinary(ctx, root, dir)
 	if err != nil {
 		return "", "", err
 	}

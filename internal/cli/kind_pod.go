@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/azsim/azsim/internal/flow"
+	"github.com/azsim/azsim/internal/clients/flow"
 	"github.com/azsim/azsim/scenarios"
 )
 

@@ -11,7 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/azsim/azsim/internal/trace"
+	"github.com/azsim/azsim/internal/middleware/trace"
 )
 
 func (e *env) traceCmd() *cobra.Command {

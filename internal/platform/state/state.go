@@ -17,7 +17,7 @@ import (
 	"regexp"
 	"sync"
 
-	"github.com/azsim/azsim/internal/jwtx"
+	"github.com/azsim/azsim/internal/platform/jwtx"
 )
 
 // Dir is an opened state directory.

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/azsim/azsim/internal/state"
+	"github.com/azsim/azsim/internal/platform/state"
 )
 
 // Cache keeps responses on disk, one file per registry and identity, until

@@ -12,8 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/azsim/azsim/fakeoidc"
-	"github.com/azsim/azsim/internal/credprovider"
-	"github.com/azsim/azsim/internal/faults"
+	"github.com/azsim/azsim/internal/clients/credprovider"
+	"github.com/azsim/azsim/internal/middleware/faults"
 	"github.com/azsim/azsim/sim"
 )
 

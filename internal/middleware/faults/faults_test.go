@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/azsim/azsim/internal/trace"
+	"github.com/azsim/azsim/internal/middleware/trace"
 )
 
 func TestRuleValidate(t *testing.T) {

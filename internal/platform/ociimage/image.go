@@ -1,8 +1,8 @@
-// Package simimage builds the container image that runs azsim next to a
+// Package ociimage builds the container image that runs azsim next to a
 // kind cluster: one layer holding a static azsim binary, assembled with
 // go-containerregistry (no registry, no Dockerfile, no base image), and loads
 // it into the Docker engine with `docker load`.
-package simimage
+package ociimage
 
 import (
 	"archive/tar"

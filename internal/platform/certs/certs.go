@@ -19,7 +19,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/azsim/azsim/internal/state"
+	"github.com/azsim/azsim/internal/platform/state"
 )
 
 // CA is a certificate authority.

@@ -16,7 +16,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/azsim/azsim/internal/trace"
+	"github.com/azsim/azsim/internal/middleware/trace"
 )
 
 // Rule is one injected fault.

@@ -1,4 +1,4 @@
-package simimage
+package ociimage
 
 import (
 	"archive/tar"
