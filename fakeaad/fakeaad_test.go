@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/internal/platform/jwtx"
 	"github.com/azsim/azsim/world"
 )
@@ -182,7 +183,7 @@ func TestVerifyAccessToken(t *testing.T) {
 	assert.ErrorIs(t, err, ErrTokenInvalid)
 
 	_, err = e.IssueManagedIdentityToken(p, "https://unknown.example")
-	var pe *world.ProtocolError
+	var pe *api.ProtocolError
 	require.ErrorAs(t, err, &pe)
 	assert.Equal(t, "invalid_resource", pe.Code)
 	assert.True(t, strings.HasPrefix(pe.Description, "AADSTS500011: "))

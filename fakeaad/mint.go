@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/internal/platform/jwtx"
 	"github.com/azsim/azsim/world"
 )
@@ -28,10 +29,10 @@ func opaque(n int) string {
 
 // mint signs a v1 access token for p (protocols.md 1.6): iat = nbf = now − 5
 // min, exp = now + lifetime, aud = the resource as requested.
-func (e *Entra) mint(p *world.Principal, resource, appidacr string, lifetime time.Duration) (world.IssuedToken, error) {
+func (e *Entra) mint(p *world.Principal, resource, appidacr string, lifetime time.Duration) (api.IssuedToken, error) {
 	now := e.now().UTC().Truncate(time.Second)
 	iss := "https://sts.windows.net/" + p.TenantID + "/"
-	c := world.EntraClaims{
+	c := api.EntraClaims{
 		Aud: resource, Iss: iss, IDP: iss,
 		Iat: now.Add(-world.Backdate).Unix(), Nbf: now.Add(-world.Backdate).Unix(), Exp: now.Add(lifetime).Unix(),
 		AIO: opaque(12), AppID: p.ClientID, AppIDACR: appidacr, IDTyp: "app",
@@ -43,9 +44,9 @@ func (e *Entra) mint(p *world.Principal, resource, appidacr string, lifetime tim
 	}
 	raw, err := e.active().Sign(c, true)
 	if err != nil {
-		return world.IssuedToken{}, err
+		return api.IssuedToken{}, err
 	}
-	return world.IssuedToken{
+	return api.IssuedToken{
 		AccessToken: raw, ID: c.UTI, Resource: resource, ClientID: p.ClientID,
 		IssuedAt: now.Add(-world.Backdate), NotBefore: now.Add(-world.Backdate), ExpiresOn: now.Add(lifetime),
 	}, nil
@@ -70,7 +71,7 @@ type v1Response struct {
 
 // tokenResponse renders a token as the v2 endpoint (numbers) or the v1
 // endpoint (strings, with resource) does (protocols.md 1.5).
-func tokenResponse(t world.IssuedToken, v2 bool) any {
+func tokenResponse(t api.IssuedToken, v2 bool) any {
 	in := int64(t.ExpiresOn.Sub(t.NotBefore.Add(world.Backdate))/time.Second) - 1
 	if v2 {
 		return v2Response{"Bearer", in, in, t.AccessToken}
@@ -82,9 +83,9 @@ func tokenResponse(t world.IssuedToken, v2 bool) any {
 
 // IssueManagedIdentityToken mints the 24-hour token IMDS hands out for a
 // managed identity (protocols.md 1.6, 2.2). resource is as the caller sent it.
-func (e *Entra) IssueManagedIdentityToken(p *world.Principal, resource string) (world.IssuedToken, error) {
+func (e *Entra) IssueManagedIdentityToken(p *world.Principal, resource string) (api.IssuedToken, error) {
 	if !p.IsManagedIdentity() {
-		return world.IssuedToken{}, fmt.Errorf("principal %q is not a managed identity", p.Name)
+		return api.IssuedToken{}, fmt.Errorf("principal %q is not a managed identity", p.Name)
 	}
 	ix := e.store.Snapshot()
 	if !knownResource(ix, resource) {
@@ -92,7 +93,7 @@ func (e *Entra) IssueManagedIdentityToken(p *world.Principal, resource string) (
 		if t, ok := ix.Tenant(p.TenantID); ok {
 			name = t.Name
 		}
-		return world.IssuedToken{}, &world.ProtocolError{Status: http.StatusBadRequest, Code: "invalid_resource",
+		return api.IssuedToken{}, &api.ProtocolError{Status: http.StatusBadRequest, Code: "invalid_resource",
 			Description: fmt.Sprintf("AADSTS500011: The resource principal named %s was not found in the tenant named %s. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.", resource, name)}
 	}
 	return e.mint(p, resource, acrAssertion, world.ManagedIdentityLifetime)
@@ -107,7 +108,7 @@ var (
 // VerifyAccessToken checks an access token this Entra minted: the signature
 // with one of its keys, the v1 issuer of a tenant of the world, and nbf/exp
 // on the simulated clock. The audience is the caller's to check.
-func (e *Entra) VerifyAccessToken(raw string) (*world.EntraClaims, error) {
+func (e *Entra) VerifyAccessToken(raw string) (*api.EntraClaims, error) {
 	tok, err := jwtx.Parse(raw)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrTokenInvalid, err)
@@ -127,7 +128,7 @@ func (e *Entra) VerifyAccessToken(raw string) (*world.EntraClaims, error) {
 	if err := tok.Verify(&key.Private.PublicKey); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrTokenInvalid, err)
 	}
-	var c world.EntraClaims
+	var c api.EntraClaims
 	if err := tok.Claims(&c); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrTokenInvalid, err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/registry"
 
+	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/internal/platform/jwtx"
 	"github.com/azsim/azsim/world"
 )
@@ -24,7 +25,7 @@ import (
 // on the simulated clock. The fake Entra ID implements it; fakeacr checks
 // the audience, tenant and principal itself.
 type TokenVerifier interface {
-	VerifyAccessToken(raw string) (*world.EntraClaims, error)
+	VerifyAccessToken(raw string) (*api.EntraClaims, error)
 }
 
 // BlobStore is blob storage for one registry's backend (all of

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/azsim/azsim/world"
+	"github.com/azsim/azsim/api"
 )
 
 const (
@@ -67,7 +67,7 @@ func TestRefreshTokenClaimsGolden(t *testing.T) {
 func TestExchangeErrors(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
-	good := func(name, aud string, change ...func(*world.EntraClaims)) url.Values {
+	good := func(name, aud string, change ...func(*api.EntraClaims)) url.Values {
 		return url.Values{"grant_type": {"access_token"}, "service": {azsimacr}, "access_token": {e.entraToken(t, name, aud, change...)}}
 	}
 	with := func(v url.Values, k, val string) url.Values { v.Set(k, val); return v }
@@ -82,17 +82,17 @@ func TestExchangeErrors(t *testing.T) {
 			`{"errors":[{"code":"UNAUTHORIZED","message":"arm aad token disallowed"}]}`},
 		{"other audience", exchURL, good("aks1-agentpool", "https://vault.azure.net"), 401,
 			`{"errors":[{"code":"UNAUTHORIZED","message":"invalid aad access token audience"}]}`},
-		{"expired", exchURL, good("aks1-agentpool", audACR, func(c *world.EntraClaims) { c.Exp = c.Iat + 1 }), 401,
+		{"expired", exchURL, good("aks1-agentpool", audACR, func(c *api.EntraClaims) { c.Exp = c.Iat + 1 }), 401,
 			`{"errors":[{"code":"UNAUTHORIZED","message":"invalid aad access token"}]}`},
 		{"garbage token", exchURL, with(good("aks1-agentpool", audACR), "access_token", "garbage"), 401,
 			`{"errors":[{"code":"UNAUTHORIZED","message":"invalid aad access token"}]}`},
-		{"wrong tid", exchURL, good("aks1-agentpool", audACR, func(c *world.EntraClaims) {
+		{"wrong tid", exchURL, good("aks1-agentpool", audACR, func(c *api.EntraClaims) {
 			c.TID = "11111111-1111-1111-1111-111111111111"
 			c.Iss = "https://sts.windows.net/" + c.TID + "/"
 		}), 401, `{"errors":[{"code":"UNAUTHORIZED","message":"aad access token tenant does not match the registry tenant"}]}`},
 		{"wrong tenant field", exchURL, with(good("aks1-agentpool", audACR), "tenant", "11111111-1111-1111-1111-111111111111"), 401,
 			`{"errors":[{"code":"UNAUTHORIZED","message":"tenant does not match the registry tenant"}]}`},
-		{"unknown principal", exchURL, good("aks1-agentpool", audACR, func(c *world.EntraClaims) { c.OID = "22222222-2222-2222-2222-222222222222" }), 401,
+		{"unknown principal", exchURL, good("aks1-agentpool", audACR, func(c *api.EntraClaims) { c.OID = "22222222-2222-2222-2222-222222222222" }), 401,
 			`{"errors":[{"code":"UNAUTHORIZED","message":"authentication required, visit https://aka.ms/acr/authorization for more information."}]}`},
 		{"wrong service", exchURL, with(good("aks1-agentpool", audACR), "service", "otheracr.azurecr.io"), 401,
 			`{"errors":[{"code":"UNAUTHORIZED","message":"authentication required, visit https://aka.ms/acr/authorization for more information."}]}`},

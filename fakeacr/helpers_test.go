@@ -24,6 +24,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/internal/platform/certs"
 	"github.com/azsim/azsim/internal/platform/jwtx"
 	"github.com/azsim/azsim/world"
@@ -83,7 +84,7 @@ func fixtures(t *testing.T) {
 // does: signature, v1 issuer of the token's tenant, nbf/exp on the clock.
 type testVerifier struct{ clock world.Clock }
 
-func (v testVerifier) VerifyAccessToken(raw string) (*world.EntraClaims, error) {
+func (v testVerifier) VerifyAccessToken(raw string) (*api.EntraClaims, error) {
 	tok, err := jwtx.Parse(raw)
 	if err != nil {
 		return nil, err
@@ -91,7 +92,7 @@ func (v testVerifier) VerifyAccessToken(raw string) (*world.EntraClaims, error) 
 	if err := tok.Verify(&entraKey.Private.PublicKey); err != nil {
 		return nil, err
 	}
-	var c world.EntraClaims
+	var c api.EntraClaims
 	if err := tok.Claims(&c); err != nil {
 		return nil, err
 	}
@@ -189,12 +190,12 @@ const (
 
 // entraToken mints an Entra v1 access token for the principal named name,
 // valid for an hour from the simulated now.
-func (e *env) entraToken(t *testing.T, name, aud string, change ...func(c *world.EntraClaims)) string {
+func (e *env) entraToken(t *testing.T, name, aud string, change ...func(c *api.EntraClaims)) string {
 	t.Helper()
 	p, ok := e.store.Snapshot().PrincipalByName(name)
 	require.True(t, ok, "principal %s", name)
 	now := e.clock.Now().Unix()
-	c := world.EntraClaims{Aud: aud, Iss: "https://sts.windows.net/" + p.TenantID + "/", Iat: now - 300, Nbf: now - 300,
+	c := api.EntraClaims{Aud: aud, Iss: "https://sts.windows.net/" + p.TenantID + "/", Iat: now - 300, Nbf: now - 300,
 		Exp: now + 3600, AppID: p.ClientID, AppIDACR: "2", IDTyp: "app", OID: p.ObjectID, Sub: p.ObjectID,
 		TID: p.TenantID, UTI: "uti-" + name, Ver: "1.0", XMSMirid: p.ResourceID}
 	for _, f := range change {

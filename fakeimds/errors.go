@@ -3,12 +3,12 @@ package fakeimds
 import (
 	"errors"
 	"fmt"
-	"github.com/azsim/azsim/internal/middleware/trace"
 	"log/slog"
 	"net/http"
 	"strings"
 
-	"github.com/azsim/azsim/world"
+	"github.com/azsim/azsim/api"
+	"github.com/azsim/azsim/internal/middleware/trace"
 )
 
 // Messages holds the error descriptions whose real wording is not confirmed
@@ -128,12 +128,12 @@ func errPoolGone(pool string) *apiError {
 }
 
 // writeError renders every failure of the fake (the only place errors are
-// written). *apiError is written as built; *world.ProtocolError (from the
+// written). *apiError is written as built; *api.ProtocolError (from the
 // TokenIssuer) as IMDS relays Entra errors, {"error","error_description"}
 // with its status; anything else as a 500 "unknown" (protocols.md 2.4).
 func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *apiError
-	var pe *world.ProtocolError
+	var pe *api.ProtocolError
 	switch {
 	case errors.As(err, &ae):
 	case errors.As(err, &pe):

@@ -17,6 +17,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/internal/platform/ids"
 	"github.com/azsim/azsim/internal/platform/jwtx"
 	"github.com/azsim/azsim/world"
@@ -91,43 +92,43 @@ type testIssuer struct {
 	fail  error // returned instead of a token when set
 }
 
-func (i *testIssuer) IssueManagedIdentityToken(p *world.Principal, resource string) (world.IssuedToken, error) {
+func (i *testIssuer) IssueManagedIdentityToken(p *world.Principal, resource string) (api.IssuedToken, error) {
 	if i.fail != nil {
-		return world.IssuedToken{}, i.fail
+		return api.IssuedToken{}, i.fail
 	}
 	if strings.Contains(resource, "unknown") {
-		return world.IssuedToken{}, &world.ProtocolError{Status: http.StatusBadRequest, Code: "invalid_resource",
+		return api.IssuedToken{}, &api.ProtocolError{Status: http.StatusBadRequest, Code: "invalid_resource",
 			Description: fmt.Sprintf("AADSTS500011: The resource principal named %s was not found in the tenant named %s.", resource, p.TenantID)}
 	}
 	key, err := testKey()
 	if err != nil {
-		return world.IssuedToken{}, err
+		return api.IssuedToken{}, err
 	}
 	now := i.clock.Now()
 	nbf, exp := now.Add(-world.Backdate), now.Add(world.ManagedIdentityLifetime)
 	iss := "https://sts.windows.net/" + p.TenantID + "/"
-	claims := world.EntraClaims{
+	claims := api.EntraClaims{
 		Aud: resource, Iss: iss, Iat: nbf.Unix(), Nbf: nbf.Unix(), Exp: exp.Unix(),
 		AppID: p.ClientID, AppIDACR: "2", IDP: iss, IDTyp: "app", OID: p.ObjectID, Sub: p.ObjectID,
 		TID: p.TenantID, UTI: ids.New(), Ver: "1.0", XMSMirid: p.ResourceID,
 	}
 	tok, err := key.Sign(claims, true)
 	if err != nil {
-		return world.IssuedToken{}, err
+		return api.IssuedToken{}, err
 	}
-	return world.IssuedToken{AccessToken: tok, Resource: resource, ClientID: p.ClientID,
+	return api.IssuedToken{AccessToken: tok, Resource: resource, ClientID: p.ClientID,
 		IssuedAt: nbf, NotBefore: nbf, ExpiresOn: exp}, nil
 }
 
 // decodeClaims verifies a token minted by testIssuer and returns its claims.
-func decodeClaims(t testing.TB, raw string) world.EntraClaims {
+func decodeClaims(t testing.TB, raw string) api.EntraClaims {
 	t.Helper()
 	tok, err := jwtx.Parse(raw)
 	require.NoError(t, err)
 	key, err := testKey()
 	require.NoError(t, err)
 	require.NoError(t, tok.Verify(&key.Private.PublicKey))
-	var c world.EntraClaims
+	var c api.EntraClaims
 	require.NoError(t, tok.Claims(&c))
 	return c
 }

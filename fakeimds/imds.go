@@ -10,16 +10,17 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/world"
 )
 
 // TokenIssuer mints Entra access tokens for managed identities; the fake
 // Entra ID implements it and sim wires it in. resource is the requested
-// resource with any "/.default" suffix removed. A *world.ProtocolError
+// resource with any "/.default" suffix removed. A *api.ProtocolError
 // result is relayed to the client as IMDS relays Entra errors (for example
 // 400 invalid_resource AADSTS500011 for an unknown resource).
 type TokenIssuer interface {
-	IssueManagedIdentityToken(p *world.Principal, resource string) (world.IssuedToken, error)
+	IssueManagedIdentityToken(p *world.Principal, resource string) (api.IssuedToken, error)
 }
 
 // Option configures the handler.

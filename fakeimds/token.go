@@ -1,12 +1,14 @@
 package fakeimds
 
 import (
-	"github.com/azsim/azsim/internal/middleware/trace"
 	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/azsim/azsim/api"
+	"github.com/azsim/azsim/internal/middleware/trace"
 
 	"github.com/azsim/azsim/world"
 )
@@ -65,7 +67,7 @@ func (h *handler) token(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func newTokenResponse(p *world.Principal, resource string, tok world.IssuedToken, now time.Time) tokenResponse {
+func newTokenResponse(p *world.Principal, resource string, tok api.IssuedToken, now time.Time) tokenResponse {
 	clientID := tok.ClientID
 	if clientID == "" {
 		clientID = p.ClientID

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/world"
 )
 
@@ -105,9 +106,9 @@ func TestTokenIssuerAndPoolFailures(t *testing.T) {
 	}{
 		{name: "issuer failure is a 500 unknown", pool: "one", fail: errors.New("boom"), status: 500,
 			body: `{"error":"unknown","error_description":"Failed to retrieve token from the Active directory. For details see logs in the node's IMDS trace"}`},
-		{name: "protocol error without status is a 400", pool: "one", fail: &world.ProtocolError{Code: "invalid_scope", Description: "bad"}, status: 400,
+		{name: "protocol error without status is a 400", pool: "one", fail: &api.ProtocolError{Code: "invalid_scope", Description: "bad"}, status: 400,
 			body: `{"error":"invalid_scope","error_description":"bad"}`},
-		{name: "protocol error status kept", pool: "one", fail: &world.ProtocolError{Status: 503, Code: "temporarily_unavailable", Description: "later"}, status: 503,
+		{name: "protocol error status kept", pool: "one", fail: &api.ProtocolError{Status: 503, Code: "temporarily_unavailable", Description: "later"}, status: 503,
 			body: `{"error":"temporarily_unavailable","error_description":"later"}`},
 		{name: "pool not in world", pool: "aks1/gone", status: 500,
 			body: `{"error":"unknown","error_description":"node pool \"aks1/gone\" is not in the simulated world"}`},
@@ -245,9 +246,9 @@ func assertAllStringsSorted(t *testing.T, body []byte) {
 }
 
 // fixedIssuer returns one token that expires at a fixed time.
-type fixedIssuer struct{ tok world.IssuedToken }
+type fixedIssuer struct{ tok api.IssuedToken }
 
-func (f fixedIssuer) IssueManagedIdentityToken(*world.Principal, string) (world.IssuedToken, error) {
+func (f fixedIssuer) IssueManagedIdentityToken(*world.Principal, string) (api.IssuedToken, error) {
 	return f.tok, nil
 }
 
@@ -255,7 +256,7 @@ func TestExpiresInFollowsSimulatedClock(t *testing.T) {
 	t.Parallel()
 	clock := world.NewFixedClock(t0)
 	s := newTestStore(t, clock)
-	iss := fixedIssuer{world.IssuedToken{AccessToken: "x.y.z", NotBefore: t0.Add(-5 * time.Minute), ExpiresOn: t0.Add(24 * time.Hour)}}
+	iss := fixedIssuer{api.IssuedToken{AccessToken: "x.y.z", NotBefore: t0.Add(-5 * time.Minute), ExpiresOn: t0.Add(24 * time.Hour)}}
 	srv := newServer(t, New(s, "one", iss))
 	path := tokenPath("api-version", "2018-02-01", "resource", arm)
 	assert.Equal(t, "86400", decodeToken(t, get(t, srv, path).body).ExpiresIn)
