@@ -6,20 +6,9 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-)
 
-// Endpoints describes a running azsim: the content of
-// <state-dir>/endpoints.json that `azsim up` writes (the same fields as
-// sim.Endpoints, declared here so that this package never links the
-// simulator in).
-type Endpoints struct {
-	HTTPS    string            `json:"https"`
-	Admin    string            `json:"admin"`
-	IMDS     map[string]string `json:"imds"`
-	CAFile   string            `json:"caFile"`
-	TenantID string            `json:"tenantId"`
-	Hosts    []string          `json:"hosts"`
-}
+	"github.com/azsim/azsim/api"
+)
 
 // worldDoc is the part of azsim's compiled world (GET /api/world) the
 // harness reads.
@@ -68,7 +57,7 @@ type worldDoc struct {
 // name resolves to the HTTPS listener, the first cluster's kubelet identity
 // and node pools, the first federated identity of that cluster, and the
 // first registry with a seeded image.
-func TargetFromEndpoints(ctx context.Context, ep Endpoints, adminToken string) (*Target, error) {
+func TargetFromEndpoints(ctx context.Context, ep api.Endpoints, adminToken string) (*Target, error) {
 	t := &Target{Name: "azsim " + ep.HTTPS, TenantID: ep.TenantID, CAFile: ep.CAFile,
 		Entra: &EntraTarget{Authority: "https://login.microsoftonline.com"}, Resolve: map[string]string{},
 		Admin: &AdminTarget{URL: "http://" + ep.Admin, Token: adminToken}}
@@ -88,7 +77,7 @@ func TargetFromEndpoints(ctx context.Context, ep Endpoints, adminToken string) (
 	return t, t.Validate()
 }
 
-func fromWorld(t *Target, w *worldDoc, ep Endpoints) {
+func fromWorld(t *Target, w *worldDoc, ep api.Endpoints) {
 	for _, r := range w.Registries {
 		if len(r.Images) > 0 {
 			t.Registries = append(t.Registries, RegistryTarget{LoginServer: r.LoginServer, Repository: r.Images[0].Repository, Reference: r.Images[0].Tag})

@@ -8,14 +8,15 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/conformance"
 	"github.com/azsim/azsim/sim"
 )
 
 // endpoints converts the simulator's endpoints.
-func endpoints(s *sim.Sim) conformance.Endpoints {
+func endpoints(s *sim.Sim) api.Endpoints {
 	ep := s.Endpoints()
-	return conformance.Endpoints{HTTPS: ep.HTTPS, Admin: ep.Admin, IMDS: ep.IMDS, CAFile: ep.CAFile, TenantID: ep.TenantID, Hosts: ep.Hosts}
+	return api.Endpoints{HTTPS: ep.HTTPS, Admin: ep.Admin, IMDS: ep.IMDS, CAFile: ep.CAFile, TenantID: ep.TenantID, Hosts: ep.Hosts}
 }
 
 // simTarget is the target of s, with or without its admin API.

@@ -14,11 +14,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/internal/clients/flow"
 	"github.com/azsim/azsim/internal/middleware/trace"
 	"github.com/azsim/azsim/internal/platform/state"
 	"github.com/azsim/azsim/scenarios"
-	"github.com/azsim/azsim/sim"
 	"github.com/azsim/azsim/world"
 )
 
@@ -219,7 +219,7 @@ func (t *ScenarioTarget) republish(ctx context.Context) error {
 	return nil
 }
 
-func writeEndpoints(dir string, ep sim.Endpoints) error {
+func writeEndpoints(dir string, ep api.Endpoints) error {
 	b, _ := json.MarshalIndent(ep, "", "  ")
 	return state.WriteFile(filepath.Join(dir, "endpoints.json"), append(b, '\n'), 0o644)
 }

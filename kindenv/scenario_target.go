@@ -18,9 +18,10 @@ import (
 
 	"sigs.k8s.io/kind/pkg/cluster"
 
+	"github.com/azsim/azsim/api"
+	"github.com/azsim/azsim/client"
 	"github.com/azsim/azsim/internal/clients/flow"
 	"github.com/azsim/azsim/scenarios"
-	"github.com/azsim/azsim/sim"
 	"github.com/azsim/azsim/world"
 )
 
@@ -32,7 +33,7 @@ import (
 // tokens, the cluster's DNS and the node's IMDS DNAT.
 type ScenarioTarget struct {
 	env     Env
-	ep      sim.Endpoints
+	ep      api.Endpoints
 	cluster *Cluster
 	admin   *adminClient
 	// kindWorld is the world `kind up` started the simulator with; pools
@@ -65,7 +66,7 @@ func OpenScenarioTarget(stateDir string, log io.Writer) (*ScenarioTarget, error)
 	if err := json.Unmarshal(b, &t.env); err != nil {
 		return nil, fmt.Errorf("%s: %w", KindInfoFile, err)
 	}
-	if t.ep, err = sim.ReadEndpoints(stateDir); err != nil {
+	if t.ep, err = client.ReadEndpoints(stateDir); err != nil {
 		return nil, err
 	}
 	token, err := os.ReadFile(filepath.Join(stateDir, AdminTokenFile))

@@ -10,9 +10,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/internal/middleware/trace"
 	"github.com/azsim/azsim/scenarios"
-	"github.com/azsim/azsim/sim"
 	"github.com/azsim/azsim/world"
 )
 
@@ -24,7 +24,7 @@ func testTarget(t *testing.T) (*ScenarioTarget, *world.Index) {
 	require.NoError(t, err)
 	tg := &ScenarioTarget{
 		env:   Env{Name: "azsim", WorldCluster: "aks1", IssuerURL: ix.Clusters[0].IssuerURL},
-		ep:    sim.Endpoints{Hosts: ix.Hosts()},
+		ep:    api.Endpoints{Hosts: ix.Hosts()},
 		pools: []string{"aks1/nodepool1"},
 		run:   "abc123", seq: 7,
 		sc:      &scenarios.Scenario{ID: "some-scenario"},

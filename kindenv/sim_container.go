@@ -9,15 +9,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/internal/platform/jwtx"
-	"github.com/azsim/azsim/sim"
 	"github.com/azsim/azsim/world"
 )
 
 // startSim (re)starts the simulator container on the kind network, waits
 // for it, and rewrites endpoints.json with the addresses published on the
 // host's loopback, so `azsim trace`, `pull`, `env` reach it.
-func startSim(ctx context.Context, ctr string, ix *world.Index, stateDir, token string, pools []*world.NodePoolInfo, ports map[string]int) (sim.Endpoints, string, error) {
+func startSim(ctx context.Context, ctr string, ix *world.Index, stateDir, token string, pools []*world.NodePoolInfo, ports map[string]int) (api.Endpoints, string, error) {
 	_, _ = docker(ctx, "rm", "-f", ctr)
 	args := []string{"run", "-d", "--name", ctr, "--network", "kind", "--restart", "unless-stopped",
 		"--label", "io.azsim.kind=" + strings.TrimPrefix(ctr, "azsim-sim-"),
@@ -33,7 +33,7 @@ func startSim(ctx context.Context, ctr string, ix *world.Index, stateDir, token 
 		"--https-addr", fmt.Sprintf("0.0.0.0:%d", SimHTTPSPort), "--admin-addr", fmt.Sprintf("0.0.0.0:%d", SimAdminPort),
 		"--imds-addr", fmt.Sprintf("0.0.0.0:%d", SimIMDSBasePort))
 	if _, err := dockerEnv(ctx, []string{"AZSIM_ADMIN_TOKEN=" + token}, args...); err != nil {
-		return sim.Endpoints{}, "", err
+		return api.Endpoints{}, "", err
 	}
 	return simEndpoints(ctx, ctr, ix, stateDir, ports)
 }
@@ -42,8 +42,8 @@ func startSim(ctx context.Context, ctr string, ix *world.Index, stateDir, token 
 // writes endpoints.json with the addresses it publishes on the host's
 // loopback (the container's own `up` writes its in-container view there
 // when it starts). It returns them and the container's kind address.
-func simEndpoints(ctx context.Context, ctr string, ix *world.Index, stateDir string, ports map[string]int) (sim.Endpoints, string, error) {
-	ep := sim.Endpoints{IMDS: map[string]string{}, CAFile: filepath.Join(stateDir, "ca.crt"), Hosts: ix.Hosts()}
+func simEndpoints(ctx context.Context, ctr string, ix *world.Index, stateDir string, ports map[string]int) (api.Endpoints, string, error) {
+	ep := api.Endpoints{IMDS: map[string]string{}, CAFile: filepath.Join(stateDir, "ca.crt"), Hosts: ix.Hosts()}
 	if len(ix.Tenants) > 0 {
 		ep.TenantID = ix.Tenants[0].ID
 	}

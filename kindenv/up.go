@@ -10,8 +10,8 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/internal/platform/state"
-	"github.com/azsim/azsim/sim"
 	"github.com/azsim/azsim/world"
 )
 
@@ -82,7 +82,7 @@ type Env struct {
 	// KID is the service-account signing key's kid (JWKS of the issuer).
 	KID string `json:"kid"`
 	// Endpoints as seen from the host (published on loopback).
-	Endpoints sim.Endpoints `json:"endpoints"`
+	Endpoints api.Endpoints `json:"endpoints"`
 	// AdminToken authenticates the admin API.
 	AdminToken string `json:"-"`
 	// Timings of the steps, for the README.
@@ -109,7 +109,7 @@ type upRun struct {
 	token    string
 	img      v1.Image
 	c        *Cluster
-	ep       sim.Endpoints
+	ep       api.Endpoints
 	simIP    string
 }
 

@@ -21,11 +21,12 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/azsim/azsim/api"
+	"github.com/azsim/azsim/client"
 	"github.com/azsim/azsim/internal/clients/flow"
 	"github.com/azsim/azsim/internal/middleware/trace"
 	"github.com/azsim/azsim/internal/platform/jwtx"
 	"github.com/azsim/azsim/kindenv"
-	"github.com/azsim/azsim/sim"
 	"github.com/azsim/azsim/world"
 )
 
@@ -39,7 +40,7 @@ type wired struct {
 	bin      string // the static azsim used for `kind up`
 	stateDir string
 	env      kindenv.Env
-	ep       sim.Endpoints
+	ep       api.Endpoints
 	token    string
 	tenant   string
 	clients  map[string]string // identity → client ID
@@ -159,7 +160,7 @@ func (w *wired) reload() {
 	b, err := os.ReadFile(filepath.Join(w.stateDir, kindenv.KindInfoFile))
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(b, &w.env))
-	w.ep, err = sim.ReadEndpoints(w.stateDir)
+	w.ep, err = client.ReadEndpoints(w.stateDir)
 	require.NoError(t, err)
 	tok, err := os.ReadFile(filepath.Join(w.stateDir, kindenv.AdminTokenFile))
 	require.NoError(t, err)

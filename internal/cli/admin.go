@@ -12,20 +12,21 @@ import (
 	"strings"
 	"time"
 
-	"github.com/azsim/azsim/sim"
+	"github.com/azsim/azsim/api"
+	"github.com/azsim/azsim/client"
 	"github.com/azsim/azsim/world"
 )
 
 // adminClient talks to a running simulator found through --state-dir.
 type adminClient struct {
 	stateDir string
-	ep       sim.Endpoints
+	ep       api.Endpoints
 	token    string
 	http     *http.Client
 }
 
 func connect(stateDir string) (*adminClient, error) {
-	ep, err := sim.ReadEndpoints(stateDir)
+	ep, err := client.ReadEndpoints(stateDir)
 	if err != nil {
 		return nil, failed(err)
 	}

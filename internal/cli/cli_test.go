@@ -17,7 +17,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/azsim/azsim/sim"
+	"github.com/azsim/azsim/api"
+	"github.com/azsim/azsim/client"
 )
 
 // syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
@@ -46,7 +47,7 @@ func run(t *testing.T, args ...string) (int, string, string) {
 }
 
 // startUp runs `azsim up` on ephemeral ports until the test ends.
-func startUp(t *testing.T, extra ...string) (string, sim.Endpoints) {
+func startUp(t *testing.T, extra ...string) (string, api.Endpoints) {
 	t.Helper()
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -62,7 +63,7 @@ func startUp(t *testing.T, extra ...string) (string, sim.Endpoints) {
 	})
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		ep, err := sim.ReadEndpoints(dir)
+		ep, err := client.ReadEndpoints(dir)
 		if err == nil {
 			resp, herr := http.Get("http://" + ep.Admin + "/healthz")
 			if herr == nil {

@@ -8,6 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/azsim/azsim/api"
+	"github.com/azsim/azsim/client"
 	"github.com/azsim/azsim/conformance"
 	"github.com/azsim/azsim/sim"
 )
@@ -113,7 +115,7 @@ func (e *env) conformanceTarget(ctx context.Context, f conformanceFlags, useRunn
 		return t, noop, nil
 	}
 	if useRunning {
-		ep, err := sim.ReadEndpoints(f.stateDir)
+		ep, err := client.ReadEndpoints(f.stateDir)
 		if err != nil {
 			return nil, noop, failed(err)
 		}
@@ -157,8 +159,8 @@ func (e *env) ownSimulator(ctx context.Context) (*conformance.Target, func(), er
 	return t, cleanup, nil
 }
 
-func endpointsOf(ep sim.Endpoints) conformance.Endpoints {
-	return conformance.Endpoints{HTTPS: ep.HTTPS, Admin: ep.Admin, IMDS: ep.IMDS, CAFile: ep.CAFile, TenantID: ep.TenantID, Hosts: ep.Hosts}
+func endpointsOf(ep api.Endpoints) api.Endpoints {
+	return api.Endpoints{HTTPS: ep.HTTPS, Admin: ep.Admin, IMDS: ep.IMDS, CAFile: ep.CAFile, TenantID: ep.TenantID, Hosts: ep.Hosts}
 }
 
 func writeReports(rep *conformance.Report, f conformanceFlags) error {

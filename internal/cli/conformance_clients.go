@@ -11,10 +11,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/azsim/azsim/client"
 	"github.com/azsim/azsim/conformance"
 	"github.com/azsim/azsim/kindenv"
 	"github.com/azsim/azsim/scenarios"
-	"github.com/azsim/azsim/sim"
 	"github.com/azsim/azsim/world"
 )
 
@@ -114,7 +114,7 @@ func (e *env) acrPullBindingRun(ctx context.Context, f conformanceFlags) error {
 	if f.install == "" {
 		return usageErr("--install is required for the acrpullbinding driver")
 	}
-	ep, err := sim.ReadEndpoints(f.stateDir)
+	ep, err := client.ReadEndpoints(f.stateDir)
 	if err != nil {
 		return failed(fmt.Errorf("the acrpullbinding driver needs the simulator of `azsim kind up` (--state-dir): %w", err))
 	}

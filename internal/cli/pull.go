@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/internal/clients/flow"
 	"github.com/azsim/azsim/sim"
 	"github.com/azsim/azsim/world"
@@ -106,7 +107,7 @@ func report(out io.Writer, res *flow.Result) error {
 
 // flowClient reaches a running simulator by the real names: every host to
 // the HTTPS listener, 169.254.169.254 to the node pool's IMDS.
-func flowClient(ep sim.Endpoints, pool string) (*flow.Client, error) {
+func flowClient(ep api.Endpoints, pool string) (*flow.Client, error) {
 	ca, err := os.ReadFile(ep.CAFile)
 	if err != nil {
 		return nil, fmt.Errorf("reading the simulator CA: %w", err)

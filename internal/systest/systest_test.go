@@ -28,6 +28,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/stretchr/testify/require"
 
+	"github.com/azsim/azsim/api"
+	"github.com/azsim/azsim/client"
 	"github.com/azsim/azsim/sim"
 	"github.com/azsim/azsim/world"
 )
@@ -68,7 +70,7 @@ func azsimBinary(t *testing.T) string {
 // proc is a running `azsim up`.
 type proc struct {
 	cmd   *exec.Cmd
-	ep    sim.Endpoints
+	ep    api.Endpoints
 	done  chan struct{}
 	state string
 }
@@ -105,7 +107,7 @@ func startUp(t *testing.T, stateDir string, extra ...string) *proc {
 		resp, err := http.Get("http://" + admin + "/healthz")
 		if err == nil {
 			resp.Body.Close()
-			if ep, err := sim.ReadEndpoints(stateDir); err == nil && ep.PID == cmd.Process.Pid && resp.StatusCode == http.StatusOK {
+			if ep, err := client.ReadEndpoints(stateDir); err == nil && ep.PID == cmd.Process.Pid && resp.StatusCode == http.StatusOK {
 				p.ep = ep
 				return p
 			}
