@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/conformance"
 	"github.com/azsim/azsim/internal/platform/ociimage"
 	"github.com/azsim/azsim/kindenv"
@@ -42,7 +43,7 @@ func (w *wired) testAcrPullBindingDriver(t *testing.T) {
 	require.NoError(t, err)
 	tmpl, err := os.ReadFile(filepath.Join(apbFixture, "install.yaml"))
 	require.NoError(t, err)
-	target, err := conformance.TargetFromEndpoints(w.ctx, conformance.Endpoints{HTTPS: w.ep.HTTPS, Admin: w.ep.Admin, IMDS: w.ep.IMDS,
+	target, err := conformance.TargetFromEndpoints(w.ctx, api.Endpoints{HTTPS: w.ep.HTTPS, Admin: w.ep.Admin, IMDS: w.ep.IMDS,
 		CAFile: w.ep.CAFile, TenantID: w.ep.TenantID, Hosts: w.ep.Hosts}, w.token)
 	require.NoError(t, err)
 	kubectl := []string{"docker", "exec", "-i", wiredName + "-control-plane", "kubectl", "--kubeconfig=/etc/kubernetes/admin.conf"}
