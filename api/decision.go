@@ -18,11 +18,14 @@ const (
 	ServiceIMDS     Service = "imds"
 	ServiceACR      Service = "acr"
 	ServiceRegistry Service = "registry"
+	// ServiceARM is Azure Resource Manager; until a fake serves it, the
+	// scenario engine plays the ARM calls of controllers and records them.
+	ServiceARM Service = "arm"
 )
 
 // Services lists every service, in flow order.
 func Services() []Service {
-	return []Service{ServiceOIDC, ServiceEntra, ServiceIMDS, ServiceACR, ServiceRegistry}
+	return []Service{ServiceOIDC, ServiceEntra, ServiceIMDS, ServiceACR, ServiceRegistry, ServiceARM}
 }
 
 // Valid reports whether s is one of Services().

@@ -2,9 +2,11 @@ package fakeaad
 
 import (
 	"context"
-	"github.com/azsim/azsim/internal/middleware/trace"
 	"strings"
 	"time"
+
+	"github.com/azsim/azsim/api"
+	"github.com/azsim/azsim/internal/middleware/trace"
 
 	"github.com/azsim/azsim/internal/platform/jwtx"
 	"github.com/azsim/azsim/world"
@@ -17,7 +19,7 @@ const ficDocs = "https://docs.microsoft.com/en-us/azure/active-directory/develop
 // (700024), then federated identity credential matching on issuer (700211),
 // subject (700213, 7002138 when only the case differs) and audience (700212).
 func (e *Entra) checkFederated(ctx context.Context, p *world.Principal, tok *jwtx.Token, c *assertionClaims) *aadError {
-	trace.AnnotateContext(ctx, func(d *trace.Decision) {
+	trace.AnnotateContext(ctx, func(d *api.Decision) {
 		d.TokenIn = c.JTI
 		d.Facts["issuer"], d.Facts["subject"], d.Facts["audience"] = c.Iss, c.Sub, strings.Join(c.Aud, ",")
 		d.Facts["kid"] = tok.KID

@@ -2,9 +2,11 @@ package fakeaad
 
 import (
 	"fmt"
-	"github.com/azsim/azsim/internal/middleware/trace"
 	"net/http"
 	"strings"
+
+	"github.com/azsim/azsim/api"
+	"github.com/azsim/azsim/internal/middleware/trace"
 
 	"github.com/go-chi/chi/v5"
 
@@ -37,7 +39,7 @@ func (e *Entra) token(v2 bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		resp, aerr := e.issue(r, v2)
 		if aerr != nil {
-			trace.Annotate(r, func(d *trace.Decision) {
+			trace.Annotate(r, func(d *api.Decision) {
 				d.Error, d.Reason = fmt.Sprintf("AADSTS%d", aerr.number), aerr.text
 			})
 			e.opts.logger.Info("token request refused", "path", r.URL.Path, "code", aerr.number, "client_id", clipLog(r.PostForm.Get("client_id")))
@@ -65,7 +67,7 @@ func (e *Entra) issue(r *http.Request, v2 bool) (any, *aadError) {
 	if aerr := req.parse(); aerr != nil {
 		return nil, aerr
 	}
-	trace.Annotate(r, func(d *trace.Decision) {
+	trace.Annotate(r, func(d *api.Decision) {
 		d.Resource = req.resource
 		d.Facts["clientId"], d.Facts["tenant"] = req.clientID, tenant.ID
 	})
@@ -74,7 +76,7 @@ func (e *Entra) issue(r *http.Request, v2 bool) (any, *aadError) {
 		return nil, newError(http.StatusBadRequest, "unauthorized_client", 700016,
 			"Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", req.clientID, tenant.Name)
 	}
-	trace.Annotate(r, func(d *trace.Decision) { d.Principal, d.PrincipalID = p.Name, p.ObjectID })
+	trace.Annotate(r, func(d *api.Decision) { d.Principal, d.PrincipalID = p.Name, p.ObjectID })
 	acr, aerr := e.authenticate(r, req, p)
 	if aerr != nil {
 		return nil, aerr
@@ -87,7 +89,7 @@ func (e *Entra) issue(r *http.Request, v2 bool) (any, *aadError) {
 	if err != nil {
 		return nil, newError(http.StatusInternalServerError, "server_error", 50000, "There was an error issuing a token: %v.", err)
 	}
-	trace.Annotate(r, func(d *trace.Decision) { d.TokenOut = tok.ID })
+	trace.Annotate(r, func(d *api.Decision) { d.TokenOut = tok.ID })
 	return tokenResponse(tok, v2), nil
 }
 

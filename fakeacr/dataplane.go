@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/internal/middleware/trace"
 	"github.com/azsim/azsim/world"
 )
@@ -101,7 +102,7 @@ func (a *ACR) dataPlane(w http.ResponseWriter, rc *reqCtx) error {
 }
 
 func (a *ACR) authorize(rc *reqCtx, nd *need) error {
-	trace.Annotate(rc.r, func(d *trace.Decision) {
+	trace.Annotate(rc.r, func(d *api.Decision) {
 		d.Facts[factRegistry] = rc.reg.LoginServer
 		if nd != nil {
 			d.Resource = nd.typ + ":" + nd.name + ":" + nd.action
@@ -128,12 +129,12 @@ func (a *ACR) authorizeBearer(rc *reqCtx, nd *need, raw string) error {
 	if err != nil {
 		return challengeError(rc, nd, errInvalidToken, "bearer token rejected: "+err.Error())
 	}
-	trace.Annotate(rc.r, func(d *trace.Decision) {
+	trace.Annotate(rc.r, func(d *api.Decision) {
 		d.TokenIn, d.PrincipalID = c.JTI, c.Sub
 		d.Facts[factTokenScopes] = scopesOf(*c.Access)
 	})
 	if p, ok := rc.ix.PrincipalByObjectID(c.Sub); ok {
-		trace.Annotate(rc.r, func(d *trace.Decision) { d.Principal = p.Name })
+		trace.Annotate(rc.r, func(d *api.Decision) { d.Principal = p.Name })
 	}
 	if nd != nil && !allows(*c.Access, nd.typ, nd.name, nd.action) {
 		return challengeError(rc, nd, errInsufficientScope, "the access token does not grant "+nd.challengeScope())

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/internal/middleware/trace"
 )
 
@@ -82,7 +83,7 @@ func (a *ACR) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if ae.challenge != "" {
 		h.Set("Www-Authenticate", ae.challenge)
 	}
-	trace.Annotate(r, func(d *trace.Decision) {
+	trace.Annotate(r, func(d *api.Decision) {
 		d.Error = ae.code
 		if d.Reason == "" {
 			d.Reason = ae.reason

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/internal/middleware/trace"
 	"github.com/azsim/azsim/world"
 )
@@ -67,7 +68,7 @@ func (a *ACR) exchange(w http.ResponseWriter, rc *reqCtx) error {
 	if err != nil {
 		return err
 	}
-	trace.Annotate(r, func(d *trace.Decision) { d.TokenOut = c.JTI })
+	trace.Annotate(r, func(d *api.Decision) { d.TokenOut = c.JTI })
 	a.log.Info("acr refresh token issued", "registry", rc.reg.Name, "principal", s.principal.Name, "jti", c.JTI)
 	writeJSON(w, http.StatusOK, map[string]string{"refresh_token": tok})
 	return nil
@@ -108,7 +109,7 @@ func (a *ACR) entraSubject(rc *reqCtx, raw, tenant string) (subject, error) {
 	if err != nil {
 		return subject{}, unauthorized("invalid aad access token", "Entra token rejected: "+err.Error())
 	}
-	trace.Annotate(rc.r, func(d *trace.Decision) {
+	trace.Annotate(rc.r, func(d *api.Decision) {
 		d.TokenIn, d.PrincipalID = c.UTI, c.OID
 		d.Facts[factRegistry] = rc.reg.LoginServer
 		d.Facts["audience"] = c.Aud

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/internal/middleware/trace"
 	"github.com/azsim/azsim/world"
 )
@@ -44,7 +45,7 @@ func (s subject) sub(rc *reqCtx) string {
 }
 
 func (s subject) annotate(rc *reqCtx) {
-	trace.Annotate(rc.r, func(d *trace.Decision) {
+	trace.Annotate(rc.r, func(d *api.Decision) {
 		d.TokenIn = s.tokenIn
 		d.Facts[factRegistry] = rc.reg.LoginServer
 		switch s.kind {
@@ -201,7 +202,7 @@ func annotateGrant(rc *reqCtx, scopes []Scope, granted []Access, denied, why []s
 	for _, sc := range scopes {
 		req = append(req, sc.String())
 	}
-	trace.Annotate(rc.r, func(d *trace.Decision) {
+	trace.Annotate(rc.r, func(d *api.Decision) {
 		d.Resource = strings.Join(req, " ")
 		for i, sc := range scopes {
 			if sc.Type == typeRepository {

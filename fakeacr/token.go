@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/internal/middleware/trace"
 )
 
@@ -61,7 +62,7 @@ func (a *ACR) issueAccess(w http.ResponseWriter, rc *reqCtx, s subject, scopes [
 			return err
 		}
 	}
-	trace.Annotate(rc.r, func(d *trace.Decision) { d.TokenOut = c.JTI })
+	trace.Annotate(rc.r, func(d *api.Decision) { d.TokenOut = c.JTI })
 	a.log.Info("acr access token issued", "registry", rc.reg.Name, "sub", c.Sub, "jti", c.JTI)
 	writeJSON(w, http.StatusOK, resp)
 	return nil

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/internal/diagnose"
 	"github.com/azsim/azsim/internal/middleware/trace"
 	"github.com/azsim/azsim/world"
@@ -38,7 +39,7 @@ func TestTraceDecisions(t *testing.T) {
 	ds := log.Recent(0)
 	require.Len(t, ds, 4)
 	exch, tok, pull, arm := ds[0], ds[1], ds[2], ds[3]
-	assert.Equal(t, trace.Allow, exch.Outcome)
+	assert.Equal(t, api.OutcomeAllow, exch.Outcome)
 	assert.Equal(t, "aks1-agentpool", exch.Principal)
 	assert.Equal(t, "uti-aks1-agentpool", exch.TokenIn)
 	assert.NotEmpty(t, exch.TokenOut)
@@ -47,13 +48,13 @@ func TestTraceDecisions(t *testing.T) {
 	assert.Equal(t, "", tok.Facts["granted"])
 	assert.Contains(t, tok.Reason, "not granted: repository:hello:pull")
 
-	assert.Equal(t, trace.Deny, pull.Outcome)
+	assert.Equal(t, api.OutcomeDeny, pull.Outcome)
 	assert.Equal(t, "UNAUTHORIZED", pull.Error)
 	assert.Equal(t, "hello", pull.Facts["repository"])
 	assert.Equal(t, "repository:hello:", pull.Facts["tokenScopes"])
-	assert.Contains(t, pull.Hint, "cluster's system-assigned identity 'aks1' but the pull used the kubelet identity 'aks1-agentpool'")
+	assert.Contains(t, pull.Hint.String(), "cluster's system-assigned identity 'aks1' but the pull used the kubelet identity 'aks1-agentpool'")
 
-	assert.Contains(t, arm.Hint, "authentication-as-ARM disabled")
+	assert.Contains(t, arm.Hint.String(), "authentication-as-ARM disabled")
 	for _, d := range ds {
 		for _, v := range []string{d.Reason, d.TokenIn, d.TokenOut, d.Resource} {
 			assert.NotContains(t, v, "eyJ", "no whole token in the trace")

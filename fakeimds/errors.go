@@ -150,7 +150,7 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	if ae.status == http.StatusMethodNotAllowed {
 		w.Header().Set("Allow", http.MethodGet)
 	}
-	trace.Annotate(r, func(d *trace.Decision) {
+	trace.Annotate(r, func(d *api.Decision) {
 		d.Error, d.Reason = errorText(ae.body), ae.reason
 		d.Facts["pool"] = h.pool
 	})

@@ -41,7 +41,7 @@ func (h *handler) token(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	trace.Annotate(r, func(d *trace.Decision) {
+	trace.Annotate(r, func(d *api.Decision) {
 		d.Resource = req.Resource
 		d.Facts["pool"], d.Facts["vmss"] = h.pool, np.VMSS
 		if req.Selector.Name != "" {
@@ -52,12 +52,12 @@ func (h *handler) token(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	trace.Annotate(r, func(d *trace.Decision) { d.Principal, d.PrincipalID = p.Name, p.ObjectID })
+	trace.Annotate(r, func(d *api.Decision) { d.Principal, d.PrincipalID = p.Name, p.ObjectID })
 	tok, err := h.issuer.IssueManagedIdentityToken(p, req.mintResource())
 	if err != nil {
 		return err
 	}
-	trace.Annotate(r, func(d *trace.Decision) { d.TokenOut = tok.ID })
+	trace.Annotate(r, func(d *api.Decision) { d.TokenOut = tok.ID })
 	now := h.store.Clock().Now()
 	h.log.LogAttrs(r.Context(), slog.LevelInfo, "imds token issued",
 		slog.String("pool", h.pool), slog.String("principal", p.Name),

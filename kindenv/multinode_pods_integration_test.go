@@ -11,7 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/azsim/azsim/internal/middleware/trace"
+	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/kindenv"
 )
 
@@ -99,7 +99,7 @@ func (m *multiNode) checkPlacement(t *testing.T, pod, pool string) {
 	}
 }
 
-func logIMDSTrace(t *testing.T, ds []trace.Decision) {
+func logIMDSTrace(t *testing.T, ds []api.Decision) {
 	var lines []string
 	for _, d := range ds {
 		if d.Service == "imds" {

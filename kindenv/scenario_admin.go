@@ -16,7 +16,6 @@ import (
 
 	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/internal/clients/flow"
-	"github.com/azsim/azsim/internal/middleware/trace"
 	"github.com/azsim/azsim/internal/platform/state"
 	"github.com/azsim/azsim/scenarios"
 	"github.com/azsim/azsim/world"
@@ -58,8 +57,8 @@ func (a *adminClient) do(ctx context.Context, method, path string, in, out any) 
 	return nil
 }
 
-func (a *adminClient) trace(ctx context.Context, since uint64) ([]trace.Decision, error) {
-	var ds []trace.Decision
+func (a *adminClient) trace(ctx context.Context, since uint64) ([]api.Decision, error) {
+	var ds []api.Decision
 	err := a.do(ctx, http.MethodGet, "/api/trace?since="+strconv.FormatUint(since, 10), nil, &ds)
 	return ds, err
 }
@@ -100,14 +99,14 @@ func (t *ScenarioTarget) update(ctx context.Context, f func(*world.World) error)
 }
 
 // Explain implements scenarios.Target.
-func (t *ScenarioTarget) Explain(ctx context.Context, mark uint64) (*trace.Decision, error) {
+func (t *ScenarioTarget) Explain(ctx context.Context, mark uint64) (*api.Decision, error) {
 	ds, err := t.admin.trace(ctx, mark)
 	return scenarios.LastRefused(ds), err
 }
 
 // control performs the steps that change the simulator, through its admin
 // API (DESIGN.md "Admin API").
-func (t *ScenarioTarget) control(ctx context.Context, st *scenarios.Step) (flow.Hop, *trace.Decision, error) {
+func (t *ScenarioTarget) control(ctx context.Context, st *scenarios.Step) (flow.Hop, *api.Decision, error) {
 	switch {
 	case st.AdvanceClock != "":
 		var c struct{ Now string }
@@ -152,7 +151,7 @@ type ringBackup struct {
 // signing with the key it started with, as a cluster whose issuer rotated
 // away from its key; End restores every ring it backed up and restarts the
 // simulator.
-func (t *ScenarioTarget) rotateKeys(ctx context.Context, r *scenarios.RotateStep) (flow.Hop, *trace.Decision, error) {
+func (t *ScenarioTarget) rotateKeys(ctx context.Context, r *scenarios.RotateStep) (flow.Hop, *api.Decision, error) {
 	ix, _, err := t.index(ctx)
 	if err != nil {
 		return flow.Hop{}, nil, err

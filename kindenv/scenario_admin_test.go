@@ -12,8 +12,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/fakeoidc"
-	"github.com/azsim/azsim/internal/middleware/faults"
 	"github.com/azsim/azsim/scenarios"
 	"github.com/azsim/azsim/sim"
 	"github.com/azsim/azsim/world"
@@ -44,7 +44,7 @@ func TestControlStepsThroughTheAdminAPI(t *testing.T) {
 	assert.Nil(t, d)
 	assert.WithinDuration(t, time.Now().Add(2*time.Hour), clock.Now(), time.Minute)
 
-	_, _, err = tg.control(ctx, &scenarios.Step{Fault: &faults.Rule{Service: "imds", Status: 410, Count: 1}})
+	_, _, err = tg.control(ctx, &scenarios.Step{Fault: &api.FaultRule{Service: "imds", Status: 410, Count: 1}})
 	require.NoError(t, err)
 	require.Len(t, s.Faults.List(), 1)
 

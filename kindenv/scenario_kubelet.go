@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/internal/clients/flow"
-	"github.com/azsim/azsim/internal/middleware/trace"
 	"github.com/azsim/azsim/scenarios"
 )
 
@@ -167,9 +167,9 @@ func st0node(s *podState) string {
 // rootCause is the decision that made the kubelet's pull fail: the first
 // refusal that names a principal or a pitfall (containerd's anonymous
 // first request is always challenged), else the last refusal.
-func rootCause(ds []trace.Decision) *trace.Decision {
+func rootCause(ds []api.Decision) *api.Decision {
 	for i := range ds {
-		if ds[i].Outcome != trace.Allow && (ds[i].Principal != "" || ds[i].Hint != "") {
+		if ds[i].Outcome != api.OutcomeAllow && (ds[i].Principal != "" || ds[i].Hint != nil) {
 			return &ds[i]
 		}
 	}
@@ -177,7 +177,7 @@ func rootCause(ds []trace.Decision) *trace.Decision {
 }
 
 // failedHop names the hop of d as azsim's flow client names its hops.
-func failedHop(d *trace.Decision, kubelet string) flow.Hop {
+func failedHop(d *api.Decision, kubelet string) flow.Hop {
 	if d == nil {
 		return flow.Hop{Name: "pull", Detail: "kubelet: " + kubelet + " (the simulator refused nothing)"}
 	}

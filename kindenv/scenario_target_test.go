@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/azsim/azsim/api"
-	"github.com/azsim/azsim/internal/middleware/trace"
 	"github.com/azsim/azsim/scenarios"
 	"github.com/azsim/azsim/world"
 )
@@ -113,24 +112,24 @@ func TestPodStepSpec(t *testing.T) {
 
 func TestRootCauseAndFailedHop(t *testing.T) {
 	t.Parallel()
-	anon := trace.Decision{Service: "acr", Path: "/v2/hello/manifests/v1", Outcome: trace.Deny, Status: 401, Error: "UNAUTHORIZED", Reason: "no credentials"}
-	denied := trace.Decision{Service: "acr", Path: "/v2/hello/manifests/v1", Outcome: trace.Deny, Status: 401, Error: "UNAUTHORIZED",
-		Reason: "the access token does not grant repository:hello:pull", Principal: "aks1-agentpool", Hint: "AcrPull is assigned to..."}
-	imds := trace.Decision{Service: "imds", Path: "/metadata/identity/oauth2/token", Outcome: trace.Error, Status: 503, Error: "fault"}
-	allow := trace.Decision{Service: "imds", Outcome: trace.Allow, Status: 200, Principal: "aks1-agentpool"}
+	anon := api.Decision{Service: "acr", Path: "/v2/hello/manifests/v1", Outcome: api.OutcomeDeny, Status: 401, Error: "UNAUTHORIZED", Reason: "no credentials"}
+	denied := api.Decision{Service: "acr", Path: "/v2/hello/manifests/v1", Outcome: api.OutcomeDeny, Status: 401, Error: "UNAUTHORIZED",
+		Reason: "the access token does not grant repository:hello:pull", Principal: "aks1-agentpool", Hint: &api.Hint{Text: "AcrPull is assigned to..."}}
+	imds := api.Decision{Service: "imds", Path: "/metadata/identity/oauth2/token", Outcome: api.OutcomeError, Status: 503, Error: "fault"}
+	allow := api.Decision{Service: "imds", Outcome: api.OutcomeAllow, Status: 200, Principal: "aks1-agentpool"}
 	for _, tc := range []struct {
 		name     string
-		ds       []trace.Decision
+		ds       []api.Decision
 		wantHop  string
 		status   int
 		contains string
 	}{
-		{"the refusal with a principal, not containerd's anonymous first request", []trace.Decision{allow, anon, denied, anon}, "pull", 401, "UNAUTHORIZED: the access token does not grant repository:hello:pull (kubelet: event)"},
-		{"else the last refusal", []trace.Decision{allow, anon, imds}, "imds", 503, "fault"},
-		{"exchange", []trace.Decision{{Service: "acr", Path: "/oauth2/exchange", Outcome: trace.Deny, Status: 401, Principal: "x"}}, "exchange", 401, ""},
-		{"token", []trace.Decision{{Service: "acr", Path: "/oauth2/token", Outcome: trace.Deny, Status: 401, Hint: "expired"}}, "token", 401, ""},
-		{"entra", []trace.Decision{{Service: "entra", Outcome: trace.Deny, Status: 401, Error: "AADSTS700212", Principal: "x"}}, "entra", 401, "AADSTS700212"},
-		{"nothing refused", []trace.Decision{allow}, "pull", 0, "the simulator refused nothing"},
+		{"the refusal with a principal, not containerd's anonymous first request", []api.Decision{allow, anon, denied, anon}, "pull", 401, "UNAUTHORIZED: the access token does not grant repository:hello:pull (kubelet: event)"},
+		{"else the last refusal", []api.Decision{allow, anon, imds}, "imds", 503, "fault"},
+		{"exchange", []api.Decision{{Service: "acr", Path: "/oauth2/exchange", Outcome: api.OutcomeDeny, Status: 401, Principal: "x"}}, "exchange", 401, ""},
+		{"token", []api.Decision{{Service: "acr", Path: "/oauth2/token", Outcome: api.OutcomeDeny, Status: 401, Hint: &api.Hint{Text: "expired"}}}, "token", 401, ""},
+		{"entra", []api.Decision{{Service: "entra", Outcome: api.OutcomeDeny, Status: 401, Error: "AADSTS700212", Principal: "x"}}, "entra", 401, "AADSTS700212"},
+		{"nothing refused", []api.Decision{allow}, "pull", 0, "the simulator refused nothing"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := failedHop(rootCause(tc.ds), "event")

@@ -24,7 +24,6 @@ import (
 	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/client"
 	"github.com/azsim/azsim/internal/clients/flow"
-	"github.com/azsim/azsim/internal/middleware/trace"
 	"github.com/azsim/azsim/internal/platform/jwtx"
 	"github.com/azsim/azsim/kindenv"
 	"github.com/azsim/azsim/world"
@@ -253,8 +252,8 @@ func (w *wired) changeWorld(t *testing.T, f func(m map[string]any)) {
 }
 
 // trace returns the simulator's recorded decisions.
-func (w *wired) trace() []trace.Decision {
-	var ds []trace.Decision
+func (w *wired) trace() []api.Decision {
+	var ds []api.Decision
 	w.admin(http.MethodGet, "/api/trace", nil, &ds)
 	return ds
 }
@@ -534,8 +533,8 @@ spec:
 	want := "AcrPull is assigned to the cluster's system-assigned identity 'aks1' but the pull used the kubelet identity 'aks1-agentpool'"
 	var hint string
 	for _, d := range w.trace() {
-		if strings.Contains(d.Hint, want) {
-			hint = d.Hint
+		if strings.Contains(d.Hint.String(), want) {
+			hint = d.Hint.String()
 		}
 	}
 	require.NotEmpty(t, hint, "GET /api/trace must explain the denied pull")

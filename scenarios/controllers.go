@@ -12,8 +12,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
+	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/internal/clients/flow"
-	"github.com/azsim/azsim/internal/middleware/trace"
 	"github.com/azsim/azsim/world"
 )
 
@@ -22,7 +22,7 @@ import (
 type IdentityAssignment struct {
 	Hop flow.Hop
 	// Denied is the ARM decision when By lacks a role (Update is nil then).
-	Denied *trace.Decision
+	Denied *api.Decision
 	// Update adds the identity to the pool's VMSS.
 	Update func(*world.World) error
 }
@@ -48,9 +48,10 @@ func PlanIdentityAssignment(ix *world.Index, a *AssignIdentityStep, now time.Tim
 		if !holds(ix, by, need.role, need.scope, now) {
 			msg := fmt.Sprintf(`{"error":{"code":"AuthorizationFailed","message":"The client '%s' with object id '%s' does not have authorization to perform action '%s' over scope '%s' or the scope is invalid. If access was recently granted, please refresh your credentials."}}`,
 				by.ClientID, by.ObjectID, need.action, need.scope)
-			d := &trace.Decision{Time: now, Service: "arm", Method: http.MethodPut, Path: np.VMSSResourceID,
-				Principal: by.Name, PrincipalID: by.ObjectID, Outcome: trace.Deny, Status: http.StatusForbidden, Error: "AuthorizationFailed",
-				Hint: fmt.Sprintf("%s needs %s on %s to assign identity %s to VMSS %s (AAD Pod Identity's MIC runs as the kubelet identity); grant Managed Identity Operator and Virtual Machine Contributor on node resource group %s", by.Name, need.role, need.scope, id.Name, np.VMSS, np.ResourceGroup)}
+			d := &api.Decision{Time: now, Service: api.ServiceARM, Method: http.MethodPut, Path: np.VMSSResourceID,
+				Principal: by.Name, PrincipalID: by.ObjectID, Outcome: api.OutcomeDeny, Status: http.StatusForbidden, Error: "AuthorizationFailed",
+				Hint: &api.Hint{Pitfall: "aad-pod-identity-roles", Principal: by.Name, Scope: need.scope,
+					Text: fmt.Sprintf("%s needs %s on %s to assign identity %s to VMSS %s (AAD Pod Identity's MIC runs as the kubelet identity); grant Managed Identity Operator and Virtual Machine Contributor on node resource group %s", by.Name, need.role, need.scope, id.Name, np.VMSS, np.ResourceGroup)}}
 			return &IdentityAssignment{Hop: flow.Hop{Name: "arm", Status: http.StatusForbidden, Detail: msg}, Denied: d}, nil
 		}
 	}

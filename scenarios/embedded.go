@@ -7,8 +7,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/internal/clients/flow"
-	"github.com/azsim/azsim/internal/middleware/trace"
 	"github.com/azsim/azsim/sim"
 	"github.com/azsim/azsim/world"
 )
@@ -79,7 +79,7 @@ func (e *Embedded) Mark(context.Context) (uint64, error) {
 }
 
 // Explain implements Target.
-func (e *Embedded) Explain(_ context.Context, mark uint64) (*trace.Decision, error) {
+func (e *Embedded) Explain(_ context.Context, mark uint64) (*api.Decision, error) {
 	return LastRefused(e.sim.Trace.Recent(mark)), nil
 }
 

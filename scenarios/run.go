@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/internal/clients/flow"
-	"github.com/azsim/azsim/internal/middleware/trace"
 )
 
 // StepResult is the outcome of one step.
@@ -25,7 +25,7 @@ type StepResult struct {
 	Failed    flow.Hop
 	HasFailed bool
 	// Decision is the trace decision that explains a failure.
-	Decision *trace.Decision
+	Decision *api.Decision
 	Expect   Expect
 	// Problems lists how the outcome differs from the expectation.
 	Problems []string
@@ -180,7 +180,7 @@ func check(res *StepResult, e Expect) []string {
 	if e.Hint != "" {
 		hint := ""
 		if res.Decision != nil {
-			hint = res.Decision.Hint
+			hint = res.Decision.Hint.String()
 		}
 		if !strings.Contains(hint, e.Hint) {
 			p = append(p, fmt.Sprintf("expected hint containing %q, got %q", e.Hint, hint))

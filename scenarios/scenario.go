@@ -14,7 +14,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"github.com/azsim/azsim/internal/middleware/faults"
+	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/world"
 )
 
@@ -47,7 +47,7 @@ type Step struct {
 	SAToken        *SATokenStep          `json:"saToken,omitempty"`
 	AdvanceClock   string                `json:"advanceClock,omitempty"`
 	AssignRole     *world.RoleAssignment `json:"assignRole,omitempty"`
-	Fault          *faults.Rule          `json:"fault,omitempty"`
+	Fault          *api.FaultRule        `json:"fault,omitempty"`
 	RotateKeys     *RotateStep           `json:"rotateKeys,omitempty"`
 	AssignIdentity *AssignIdentityStep   `json:"assignIdentity,omitempty"`
 	Azidentity     *AzidentityStep       `json:"azidentity,omitempty"`

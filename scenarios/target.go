@@ -3,8 +3,8 @@ package scenarios
 import (
 	"context"
 
+	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/internal/clients/flow"
-	"github.com/azsim/azsim/internal/middleware/trace"
 	"github.com/azsim/azsim/world"
 )
 
@@ -27,7 +27,7 @@ type Target interface {
 	Do(ctx context.Context, st *Step) (Outcome, error)
 	// Explain returns the decision that explains a failure: the last
 	// refused one recorded since mark.
-	Explain(ctx context.Context, mark uint64) (*trace.Decision, error)
+	Explain(ctx context.Context, mark uint64) (*api.Decision, error)
 	// End undoes what the scenario changed besides its world and releases
 	// what Begin and the steps took.
 	End(ctx context.Context) error
@@ -49,14 +49,14 @@ type Outcome struct {
 	By string
 	// Decision, when set, is the decision explaining a failure, known to
 	// the target itself (Explain is not asked).
-	Decision *trace.Decision
+	Decision *api.Decision
 }
 
 // LastRefused returns the last decision of ds that did not allow (nil when
 // every one allowed).
-func LastRefused(ds []trace.Decision) *trace.Decision {
+func LastRefused(ds []api.Decision) *api.Decision {
 	for i := len(ds) - 1; i >= 0; i-- {
-		if ds[i].Outcome != trace.Allow {
+		if ds[i].Outcome != api.OutcomeAllow {
 			d := ds[i]
 			return &d
 		}

@@ -9,8 +9,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/internal/clients/flow"
-	"github.com/azsim/azsim/internal/middleware/trace"
 	"github.com/azsim/azsim/world"
 )
 
@@ -19,8 +19,8 @@ import (
 type fakeTarget struct {
 	beginErr  error
 	hops      map[string][]flow.Hop
-	decision  *trace.Decision // Outcome.Decision, when set
-	explained *trace.Decision // what Explain returns
+	decision  *api.Decision // Outcome.Decision, when set
+	explained *api.Decision // what Explain returns
 	calls     []string
 }
 
@@ -34,7 +34,7 @@ func (f *fakeTarget) Do(_ context.Context, st *Step) (Outcome, error) {
 	f.calls = append(f.calls, "do "+st.Action())
 	return Outcome{Hops: f.hops[st.Action()], By: "fake", Decision: f.decision}, nil
 }
-func (f *fakeTarget) Explain(_ context.Context, mark uint64) (*trace.Decision, error) {
+func (f *fakeTarget) Explain(_ context.Context, mark uint64) (*api.Decision, error) {
 	f.calls = append(f.calls, "explain")
 	return f.explained, nil
 }
@@ -54,7 +54,7 @@ func TestRunDrivesTheTarget(t *testing.T) {
 	f := &fakeTarget{hops: map[string][]flow.Hop{
 		"token": {{Name: "entra", Status: 401, Detail: "AADSTS700211 issuer 'OURS'"}},
 		"imds":  {{Name: "imds", OK: true, Status: 200}},
-	}, explained: &trace.Decision{Hint: "issuer trailing-slash mismatch"}}
+	}, explained: &api.Decision{Hint: &api.Hint{Text: "issuer trailing-slash mismatch"}}}
 	rep := Run(context.Background(), sc, RunOptions{Target: f})
 	require.NoError(t, rep.Err)
 	assert.True(t, rep.Pass(), "%+v", rep.Steps[0].Problems)
@@ -66,13 +66,13 @@ func TestRunDrivesTheTarget(t *testing.T) {
 	assert.Equal(t, "fake", rep.Steps[2].By)
 
 	// A decision the target knows itself is used as is.
-	f2 := &fakeTarget{hops: f.hops, decision: &trace.Decision{Hint: "slash from the target"}}
+	f2 := &fakeTarget{hops: f.hops, decision: &api.Decision{Hint: &api.Hint{Text: "slash from the target"}}}
 	rep = Run(context.Background(), sc, RunOptions{Target: f2})
 	assert.True(t, rep.Pass())
 	assert.NotContains(t, f2.calls, "explain")
 
 	// The wrong hint fails the step.
-	f3 := &fakeTarget{hops: f.hops, explained: &trace.Decision{Hint: "something else"}}
+	f3 := &fakeTarget{hops: f.hops, explained: &api.Decision{Hint: &api.Hint{Text: "something else"}}}
 	rep = Run(context.Background(), sc, RunOptions{Target: f3})
 	assert.False(t, rep.Pass())
 	assert.Contains(t, strings.Join(rep.Steps[0].Problems, ";"), `expected hint containing "slash"`)

@@ -10,8 +10,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/azsim/azsim/internal/middleware/faults"
-	"github.com/azsim/azsim/internal/middleware/trace"
+	"github.com/azsim/azsim/api"
 )
 
 // getTrace serves GET /api/trace[?since=SEQ][&follow=1]: recent decisions as
@@ -29,7 +28,7 @@ func (s *Sim) getTrace(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Query().Get("follow") == "" {
 		ds := s.Trace.Recent(since)
 		if ds == nil {
-			ds = []trace.Decision{}
+			ds = []api.Decision{}
 		}
 		adminJSON(w, http.StatusOK, ds)
 		return
@@ -64,7 +63,7 @@ func (s *Sim) getTrace(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Sim) postFault(w http.ResponseWriter, r *http.Request) {
-	var rule faults.Rule
+	var rule api.FaultRule
 	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&rule); err != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 
+	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/fakeimds"
 )
 
@@ -29,7 +30,7 @@ func (s *Sim) startIMDS() error {
 			return fmt.Errorf("listening for the IMDS of node pool %s on %s: %w", ref, addr, err)
 		}
 		s.imds[ref] = ln.Addr().String()
-		s.serve(ln, s.wrap("imds", fakeimds.New(s.Store, ref, s.Entra, fakeimds.WithLogger(s.opts.logger))))
+		s.serve(ln, s.wrap(api.ServiceIMDS, fakeimds.New(s.Store, ref, s.Entra, fakeimds.WithLogger(s.opts.logger))))
 	}
 	return nil
 }

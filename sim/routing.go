@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/world"
 )
 
@@ -12,10 +13,10 @@ import (
 // login.microsoftonline.com → Entra, a registry login server → ACR, a
 // cluster issuer host → the OIDC issuer (DESIGN.md "Network shape").
 func (s *Sim) hostRouter() http.Handler {
-	entra, issuer := s.wrap("entra", s.Entra), s.wrap("oidc", s.Issuer)
+	entra, issuer := s.wrap(api.ServiceEntra, s.Entra), s.wrap(api.ServiceOIDC, s.Issuer)
 	var acr http.Handler
 	if s.ACR != nil {
-		acr = s.wrap("acr", s.ACR)
+		acr = s.wrap(api.ServiceACR, s.ACR)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		host := strings.ToLower(r.Host)

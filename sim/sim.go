@@ -16,6 +16,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/fakeaad"
 	"github.com/azsim/azsim/fakeoidc"
 	"github.com/azsim/azsim/internal/diagnose"
@@ -77,7 +78,7 @@ func New(opts ...Option) (*Sim, error) {
 		return nil, err
 	}
 	s := &Sim{opts: o, Store: store, State: dir, CA: ca, imds: map[string]string{},
-		Trace: trace.NewLog(traceSize, diagnose.Hinter(store)), Faults: faults.NewSet(nil)}
+		Trace: trace.NewLog(traceSize, diagnose.Hinter(store)), Faults: faults.NewSet(nil, api.ServiceEntra, api.ServiceOIDC, api.ServiceIMDS, api.ServiceACR, api.ServiceRegistry)}
 	s.IssuerKeys = fakeoidc.NewStateKeys(dir)
 	s.Issuer = fakeoidc.New(store, s.IssuerKeys, fakeoidc.WithLogger(o.logger))
 	entraKeys, err := thumbprintKeys(dir, "entra")
@@ -114,7 +115,7 @@ func thumbprintKeys(dir *state.Dir, ring string) ([]*jwtx.Key, error) {
 const traceSize = 2000
 
 // wrap puts the trace and the fault injector in front of a fake.
-func (s *Sim) wrap(service string, h http.Handler) http.Handler {
+func (s *Sim) wrap(service api.Service, h http.Handler) http.Handler {
 	traced := trace.Middleware(service, s.opts.clock, clipRecorder{s.Trace})(s.Faults.Middleware(service)(h))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.inflight.Add(1)
@@ -131,18 +132,25 @@ const maxTraceField = 2 << 10
 // clipRecorder shortens a decision's texts before the trace keeps it.
 type clipRecorder struct{ next trace.Recorder }
 
-func (c clipRecorder) Record(d trace.Decision) {
+func (c clipRecorder) Record(d api.Decision) {
 	for _, f := range []*string{&d.Host, &d.Path, &d.Caller, &d.Principal, &d.PrincipalID, &d.Resource, &d.Error,
-		&d.Reason, &d.Hint, &d.TokenIn, &d.TokenOut} {
+		&d.Reason, &d.TokenIn, &d.TokenOut} {
 		*f = clipField(*f)
 	}
+	if d.Hint != nil {
+		h := *d.Hint
+		for _, f := range []*string{&h.Pitfall, &h.Principal, &h.Scope, &h.Text, &h.Fix} {
+			*f = clipField(*f)
+		}
+		d.Hint = &h
+	}
 	if len(d.Facts) > 32 {
-		d.Facts = map[string]string{"truncated": "more than 32 facts"}
+		d.Facts = api.Facts{"truncated": "more than 32 facts"}
 	}
 	for k, v := range d.Facts {
 		if len(k) > maxTraceField || len(v) > maxTraceField {
 			delete(d.Facts, k)
-			d.Facts[clipField(k)] = clipField(v)
+			d.Facts[api.FactKey(clipField(string(k)))] = clipField(v)
 		}
 	}
 	c.next.Record(d)

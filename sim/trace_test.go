@@ -14,26 +14,26 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/azsim/azsim/internal/middleware/trace"
+	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/internal/platform/ids"
 	"github.com/azsim/azsim/sim"
 	"github.com/azsim/azsim/world"
 )
 
-func lastDecision(t *testing.T, s *sim.Sim, service string) trace.Decision {
+func lastDecision(t *testing.T, s *sim.Sim, service string) api.Decision {
 	t.Helper()
 	resp, err := http.Get("http://" + s.AdminAddr() + "/api/trace")
 	require.NoError(t, err)
 	defer resp.Body.Close()
-	var ds []trace.Decision
+	var ds []api.Decision
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&ds))
 	for i := len(ds) - 1; i >= 0; i-- {
-		if ds[i].Service == service {
+		if string(ds[i].Service) == service {
 			return ds[i]
 		}
 	}
 	t.Fatalf("no %s decision in %v", service, ds)
-	return trace.Decision{}
+	return api.Decision{}
 }
 
 func TestTraceExplainsEntraDenials(t *testing.T) {
@@ -53,9 +53,9 @@ func TestTraceExplainsEntraDenials(t *testing.T) {
 		resp, body := postToken(t, s, tid, assertionForm(tc.clientID, tc.token))
 		require.Equal(t, http.StatusUnauthorized, resp.StatusCode, string(body))
 		d := lastDecision(t, s, "entra")
-		assert.Equal(t, trace.Deny, d.Outcome)
+		assert.Equal(t, api.OutcomeDeny, d.Outcome)
 		assert.Equal(t, tc.code, d.Error)
-		assert.Contains(t, d.Hint, tc.hint)
+		assert.Contains(t, d.Hint.String(), tc.hint)
 		assert.NotEmpty(t, d.TokenIn, "the assertion's jti correlates the flow")
 		assert.NotContains(t, mustJSON(t, d), tc.token, "tokens are never recorded whole")
 	}
@@ -95,7 +95,7 @@ func TestTraceExplainsIMDSDenials(t *testing.T) {
 	assert.Contains(t, err.Error(), "the requested identity isn't assigned to this resource")
 	d := lastDecision(t, s, "imds")
 	assert.Equal(t, "Identity not found", d.Error)
-	assert.Contains(t, d.Hint, "identity stranger is not assigned to VMSS aks-nodepool1-")
+	assert.Contains(t, d.Hint.String(), "identity stranger is not assigned to VMSS aks-nodepool1-")
 
 	resp, err := s.Client().Do(imdsRequest(t, ""))
 	require.NoError(t, err)
@@ -103,7 +103,7 @@ func TestTraceExplainsIMDSDenials(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
 	d = lastDecision(t, s, "imds")
 	assert.True(t, strings.HasPrefix(d.Error, "Multiple user assigned identities exist"))
-	assert.Contains(t, d.Hint, "has 2 user-assigned identities and the request named none")
+	assert.Contains(t, d.Hint.String(), "has 2 user-assigned identities and the request named none")
 }
 
 func imdsRequest(t *testing.T, clientID string) *http.Request {
@@ -140,7 +140,7 @@ func TestFaultIMDS429Retried(t *testing.T) {
 	resp, err := http.Get("http://" + s.AdminAddr() + "/api/trace")
 	require.NoError(t, err)
 	defer resp.Body.Close()
-	var ds []trace.Decision
+	var ds []api.Decision
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&ds))
 	var statuses []int
 	for _, d := range ds {
@@ -169,9 +169,9 @@ func TestTraceFollowStreams(t *testing.T) {
 	r, err := s.Client().Do(imdsRequest(t, ""))
 	require.NoError(t, err)
 	r.Body.Close()
-	var d trace.Decision
+	var d api.Decision
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&d))
-	assert.Equal(t, "imds", d.Service)
+	assert.Equal(t, api.ServiceIMDS, d.Service)
 	assert.Equal(t, http.StatusOK, d.Status)
 	assert.Equal(t, "aks1-agentpool", d.Principal)
 }

@@ -13,8 +13,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/fakeoidc"
-	"github.com/azsim/azsim/internal/middleware/trace"
 	"github.com/azsim/azsim/internal/platform/netns"
 	"github.com/azsim/azsim/internal/platform/state"
 	"github.com/azsim/azsim/sim"
@@ -186,7 +186,7 @@ func runCommand(argv, env []string) (int, error) {
 func (e *env) finishTrace(s *sim.Sim, sp execSpec, code int) {
 	ds := s.Trace.Recent(0)
 	if ds == nil {
-		ds = []trace.Decision{}
+		ds = []api.Decision{}
 	}
 	if sp.Trace != "" {
 		if b, err := json.MarshalIndent(ds, "", "  "); err == nil {
@@ -199,7 +199,7 @@ func (e *env) finishTrace(s *sim.Sim, sp execSpec, code int) {
 		return
 	}
 	for _, d := range ds {
-		if d.Outcome != trace.Allow {
+		if d.Outcome != api.OutcomeAllow {
 			printDecision(e.stderr, d, false)
 		}
 	}

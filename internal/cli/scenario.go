@@ -195,8 +195,8 @@ func printReport(out io.Writer, rep *scenarios.Report) {
 		if st.By != "" {
 			fmt.Fprintf(out, "     by: %s\n", st.By)
 		}
-		if st.Decision != nil && st.Decision.Hint != "" {
-			fmt.Fprintf(out, "     diagnosis: %s\n", st.Decision.Hint)
+		if st.Decision != nil && st.Decision.Hint != nil {
+			fmt.Fprintf(out, "     diagnosis: %s\n", st.Decision.Hint.String())
 		}
 		for _, p := range st.Problems {
 			fmt.Fprintf(out, "     UNEXPECTED: %s\n", p)

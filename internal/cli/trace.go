@@ -11,7 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/azsim/azsim/internal/middleware/trace"
+	"github.com/azsim/azsim/api"
 )
 
 func (e *env) traceCmd() *cobra.Command {
@@ -54,7 +54,7 @@ func (e *env) trace(ctx context.Context, a *adminClient, follow, asJSON bool) er
 	}
 	defer resp.Body.Close()
 	if !follow {
-		var ds []trace.Decision
+		var ds []api.Decision
 		if err := json.NewDecoder(resp.Body).Decode(&ds); err != nil {
 			return failed(err)
 		}
@@ -66,7 +66,7 @@ func (e *env) trace(ctx context.Context, a *adminClient, follow, asJSON bool) er
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
-		var d trace.Decision
+		var d api.Decision
 		if json.Unmarshal(sc.Bytes(), &d) == nil {
 			printDecision(e.stdout, d, asJSON)
 		}
@@ -77,7 +77,7 @@ func (e *env) trace(ctx context.Context, a *adminClient, follow, asJSON bool) er
 	return nil
 }
 
-func printDecision(out io.Writer, d trace.Decision, asJSON bool) {
+func printDecision(out io.Writer, d api.Decision, asJSON bool) {
 	if asJSON {
 		b, _ := json.Marshal(d)
 		fmt.Fprintln(out, string(b))
@@ -93,7 +93,7 @@ func printDecision(out io.Writer, d trace.Decision, asJSON bool) {
 		fmt.Fprintf(out, " error=%q", d.Error)
 	}
 	fmt.Fprintln(out)
-	if d.Hint != "" {
-		fmt.Fprintf(out, "    diagnosis: %s\n", strings.TrimSpace(d.Hint))
+	if d.Hint != nil {
+		fmt.Fprintf(out, "    diagnosis: %s\n", strings.TrimSpace(d.Hint.String()))
 	}
 }

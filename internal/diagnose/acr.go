@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/azsim/azsim/internal/middleware/trace"
+	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/world"
 )
 
@@ -18,7 +18,7 @@ const (
 	FactTokenScopes = "tokenScopes" // scopes the presented access token carries
 )
 
-func acr(ix *world.Index, d trace.Decision, clock world.Clock) string {
+func acr(ix *world.Index, d api.Decision, clock world.Clock) string {
 	reg, ok := ix.Registry(d.Facts[FactRegistry])
 	if !ok {
 		return ""

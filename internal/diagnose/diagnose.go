@@ -8,27 +8,32 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/internal/middleware/trace"
 	"github.com/azsim/azsim/world"
 )
 
 // Hinter returns a trace.Hinter that reads the current world from store.
 func Hinter(store *world.Store) trace.Hinter {
-	return func(d trace.Decision) string {
+	return func(d api.Decision) *api.Hint {
 		ix := store.Snapshot()
+		text := ""
 		switch d.Service {
-		case "entra":
-			return entra(ix, d)
-		case "imds":
-			return imds(ix, d)
-		case "acr", "registry":
-			return acr(ix, d, store.Clock())
+		case api.ServiceEntra:
+			text = entra(ix, d)
+		case api.ServiceIMDS:
+			text = imds(ix, d)
+		case api.ServiceACR, api.ServiceRegistry:
+			text = acr(ix, d, store.Clock())
 		}
-		return ""
+		if text == "" {
+			return nil
+		}
+		return &api.Hint{Text: text}
 	}
 }
 
-func entra(ix *world.Index, d trace.Decision) string {
+func entra(ix *world.Index, d api.Decision) string {
 	iss, sub, aud := d.Facts["issuer"], d.Facts["subject"], d.Facts["audience"]
 	p, _ := ix.PrincipalByObjectID(d.PrincipalID)
 	who := d.Principal

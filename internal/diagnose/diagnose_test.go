@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/azsim/azsim/internal/middleware/trace"
+	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/world"
 )
 
@@ -175,34 +175,34 @@ func registry(t *testing.T, s *world.Store, name string) *world.RegistryInfo {
 func TestHinterUnknownServiceAndAllowed(t *testing.T) {
 	t.Parallel()
 	s := newStore(t, nil)
-	h := Hinter(s)
+	h := func(d api.Decision) string { return Hinter(s)(d).String() }
 	for _, tc := range []struct {
 		name string
-		d    trace.Decision
+		d    api.Decision
 	}{
-		{"oidc", trace.Decision{Service: "oidc", Error: "AADSTS700211"}},
-		{"unknown service", trace.Decision{Service: "arm", Error: "AADSTS700211"}},
-		{"no service", trace.Decision{}},
-		{"entra unknown code", trace.Decision{Service: "entra", Error: "AADSTS50034"}},
-		{"entra no code", trace.Decision{Service: "entra"}},
-		{"imds unknown pool", trace.Decision{Service: "imds", Error: "Identity not found", Facts: map[string]string{"pool": "nope"}}},
-		{"imds ambiguous pool", trace.Decision{Service: "imds", Error: "Identity not found", Facts: map[string]string{"pool": "nope/nodepool1"}}},
-		{"imds no facts", trace.Decision{Service: "imds", Error: "Identity not found"}},
-		{"imds other error", trace.Decision{Service: "imds", Error: "Bad request", Facts: map[string]string{"pool": "aks1/nodepool1"}}},
-		{"acr unknown registry", trace.Decision{Service: "acr", Error: "UNAUTHORIZED", Facts: map[string]string{FactRegistry: "nope.azurecr.io"}}},
-		{"acr no facts", trace.Decision{Service: "acr", Error: "UNAUTHORIZED"}},
-		{"registry unknown principal", trace.Decision{Service: "registry", PrincipalID: "00000000-0000-0000-0000-000000000000",
-			Facts: map[string]string{FactRegistry: "azsimacr.azurecr.io", FactRepository: "hello"}}},
-		{"registry no repository", trace.Decision{Service: "registry", PrincipalID: principal(t, s, "nobody").ObjectID,
-			Facts: map[string]string{FactRegistry: "azsimacr.azurecr.io"}}},
-		{"allowed pull", trace.Decision{Service: "registry", PrincipalID: principal(t, s, "allowed").ObjectID,
-			Facts: map[string]string{FactRegistry: "azsimacr.azurecr.io", FactRepository: "hello", FactActions: "pull", FactTokenScopes: "repository:hello:pull"}}},
-		{"allowed default action", trace.Decision{Service: "acr", PrincipalID: principal(t, s, "allowed").ObjectID,
-			Facts: map[string]string{FactRegistry: "azsimacr", FactRepository: "hello"}}},
-		{"allowed pull and metadata_read", trace.Decision{Service: "acr", PrincipalID: principal(t, s, "allowed").ObjectID,
-			Facts: map[string]string{FactRegistry: "azsimacr.azurecr.io", FactRepository: "hello", FactActions: "pull,metadata_read"}}},
-		{"conditional allowed repository", trace.Decision{Service: "registry", PrincipalID: principal(t, s, "conditional").ObjectID,
-			Facts: map[string]string{FactRegistry: "abacacr.azurecr.io", FactRepository: "team-a/api", FactActions: "pull"}}},
+		{"oidc", api.Decision{Service: "oidc", Error: "AADSTS700211"}},
+		{"unknown service", api.Decision{Service: "arm", Error: "AADSTS700211"}},
+		{"no service", api.Decision{}},
+		{"entra unknown code", api.Decision{Service: "entra", Error: "AADSTS50034"}},
+		{"entra no code", api.Decision{Service: "entra"}},
+		{"imds unknown pool", api.Decision{Service: "imds", Error: "Identity not found", Facts: api.Facts{"pool": "nope"}}},
+		{"imds ambiguous pool", api.Decision{Service: "imds", Error: "Identity not found", Facts: api.Facts{"pool": "nope/nodepool1"}}},
+		{"imds no facts", api.Decision{Service: "imds", Error: "Identity not found"}},
+		{"imds other error", api.Decision{Service: "imds", Error: "Bad request", Facts: api.Facts{"pool": "aks1/nodepool1"}}},
+		{"acr unknown registry", api.Decision{Service: "acr", Error: "UNAUTHORIZED", Facts: api.Facts{FactRegistry: "nope.azurecr.io"}}},
+		{"acr no facts", api.Decision{Service: "acr", Error: "UNAUTHORIZED"}},
+		{"registry unknown principal", api.Decision{Service: "registry", PrincipalID: "00000000-0000-0000-0000-000000000000",
+			Facts: api.Facts{FactRegistry: "azsimacr.azurecr.io", FactRepository: "hello"}}},
+		{"registry no repository", api.Decision{Service: "registry", PrincipalID: principal(t, s, "nobody").ObjectID,
+			Facts: api.Facts{FactRegistry: "azsimacr.azurecr.io"}}},
+		{"allowed pull", api.Decision{Service: "registry", PrincipalID: principal(t, s, "allowed").ObjectID,
+			Facts: api.Facts{FactRegistry: "azsimacr.azurecr.io", FactRepository: "hello", FactActions: "pull", FactTokenScopes: "repository:hello:pull"}}},
+		{"allowed default action", api.Decision{Service: "acr", PrincipalID: principal(t, s, "allowed").ObjectID,
+			Facts: api.Facts{FactRegistry: "azsimacr", FactRepository: "hello"}}},
+		{"allowed pull and metadata_read", api.Decision{Service: "acr", PrincipalID: principal(t, s, "allowed").ObjectID,
+			Facts: api.Facts{FactRegistry: "azsimacr.azurecr.io", FactRepository: "hello", FactActions: "pull,metadata_read"}}},
+		{"conditional allowed repository", api.Decision{Service: "registry", PrincipalID: principal(t, s, "conditional").ObjectID,
+			Facts: api.Facts{FactRegistry: "abacacr.azurecr.io", FactRepository: "team-a/api", FactActions: "pull"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -214,11 +214,11 @@ func TestHinterUnknownServiceAndAllowed(t *testing.T) {
 func TestEntraHints(t *testing.T) {
 	t.Parallel()
 	s := newStore(t, nil)
-	h := Hinter(s)
+	h := func(d api.Decision) string { return Hinter(s)(d).String() }
 	puller := principal(t, s, "app-puller")
 	nofic := principal(t, s, "nofic")
-	facts := func(iss, sub, aud string) map[string]string {
-		return map[string]string{"issuer": iss, "subject": sub, "audience": aud}
+	facts := func(iss, sub, aud string) api.Facts {
+		return api.Facts{"issuer": iss, "subject": sub, "audience": aud}
 	}
 	const (
 		one    = "https://issuer.example.com/one/"
@@ -227,54 +227,54 @@ func TestEntraHints(t *testing.T) {
 	)
 	for _, tc := range []struct {
 		name string
-		d    trace.Decision
+		d    api.Decision
 		want string
 	}{
-		{"700211 trailing slash missing on the credential", trace.Decision{Error: "AADSTS700211", Principal: "app-puller", PrincipalID: puller.ObjectID,
+		{"700211 trailing slash missing on the credential", api.Decision{Error: "AADSTS700211", Principal: "app-puller", PrincipalID: puller.ObjectID,
 			Facts: facts("https://issuer.example.com/two/", sa, exchAu)},
 			`issuer trailing-slash mismatch: the federated credential "app-puller-two" of app-puller has issuer "https://issuer.example.com/two" but the token's issuer is "https://issuer.example.com/two/"; AKS issuer URLs end with '/': set the credential's issuer to exactly "https://issuer.example.com/two/"`},
-		{"700211 trailing slash missing on the token", trace.Decision{Error: "AADSTS700211", Principal: "app-puller", PrincipalID: puller.ObjectID,
+		{"700211 trailing slash missing on the token", api.Decision{Error: "AADSTS700211", Principal: "app-puller", PrincipalID: puller.ObjectID,
 			Facts: facts("https://issuer.example.com/one", sa, exchAu)},
 			`issuer trailing-slash mismatch: the federated credential "app-puller-one" of app-puller has issuer "https://issuer.example.com/one/" but the token's issuer is "https://issuer.example.com/one"; AKS issuer URLs end with '/': set the credential's issuer to exactly "https://issuer.example.com/one"`},
-		{"700211 unknown issuer", trace.Decision{Error: "AADSTS700211", Principal: "app-puller", PrincipalID: puller.ObjectID,
+		{"700211 unknown issuer", api.Decision{Error: "AADSTS700211", Principal: "app-puller", PrincipalID: puller.ObjectID,
 			Facts: facts("https://elsewhere.example.com/", sa, exchAu)},
 			`no federated credential of app-puller trusts issuer "https://elsewhere.example.com/" (it trusts "https://issuer.example.com/one/", "https://issuer.example.com/one/", "https://issuer.example.com/two"); add one for this cluster's issuer (az aks show --query oidcIssuerProfile.issuerUrl)`},
-		{"700211 identity without credentials", trace.Decision{Error: "AADSTS700211", Principal: "nofic", PrincipalID: nofic.ObjectID,
+		{"700211 identity without credentials", api.Decision{Error: "AADSTS700211", Principal: "nofic", PrincipalID: nofic.ObjectID,
 			Facts: facts(one, sa, exchAu)},
 			`no federated credential of nofic trusts issuer "https://issuer.example.com/one/" (it trusts none); add one for this cluster's issuer (az aks show --query oidcIssuerProfile.issuerUrl)`},
-		{"700211 unknown principal", trace.Decision{Error: "AADSTS700211", Facts: facts(one, sa, exchAu)},
+		{"700211 unknown principal", api.Decision{Error: "AADSTS700211", Facts: facts(one, sa, exchAu)},
 			`no federated credential of  trusts issuer "https://issuer.example.com/one/" (it trusts none); add one for this cluster's issuer (az aks show --query oidcIssuerProfile.issuerUrl)`},
-		{"700213 subject", trace.Decision{Error: "AADSTS700213", Principal: "app-puller", PrincipalID: puller.ObjectID,
+		{"700213 subject", api.Decision{Error: "AADSTS700213", Principal: "app-puller", PrincipalID: puller.ObjectID,
 			Facts: facts(one, "system:serviceaccount:kube-system:app-puller", exchAu)},
 			`subject mismatch: the token is for "system:serviceaccount:kube-system:app-puller" but the federated credentials of app-puller accept "system:serviceaccount:default:app-puller", "system:serviceaccount:batch:app-puller"; check the pod's namespace and service account, or add a credential for "system:serviceaccount:kube-system:app-puller"`},
-		{"700213 no credential for the issuer", trace.Decision{Error: "AADSTS700213", Principal: "nofic", PrincipalID: nofic.ObjectID,
+		{"700213 no credential for the issuer", api.Decision{Error: "AADSTS700213", Principal: "nofic", PrincipalID: nofic.ObjectID,
 			Facts: facts(one, "system:serviceaccount:x:y", exchAu)},
 			`subject mismatch: the token is for "system:serviceaccount:x:y" but the federated credentials of nofic accept none; check the pod's namespace and service account, or add a credential for "system:serviceaccount:x:y"`},
-		{"7002138 subject case", trace.Decision{Error: "AADSTS7002138", Principal: "app-puller", PrincipalID: puller.ObjectID,
+		{"7002138 subject case", api.Decision{Error: "AADSTS7002138", Principal: "app-puller", PrincipalID: puller.ObjectID,
 			Facts: facts(one, "system:serviceaccount:default:App-Puller", exchAu)},
 			`subject case mismatch: Entra compares subjects case-sensitively; the token's "system:serviceaccount:default:App-Puller" differs from the credential only in case: make the credential's subject exactly "system:serviceaccount:default:App-Puller"`},
-		{"700212 audience", trace.Decision{Error: "AADSTS700212", Principal: "app-puller", PrincipalID: puller.ObjectID,
+		{"700212 audience", api.Decision{Error: "AADSTS700212", Principal: "app-puller", PrincipalID: puller.ObjectID,
 			Facts: facts(one, sa, "api://AzureCRTokenExchange")},
 			`audience mismatch: the token's audience is "api://AzureCRTokenExchange" but the federated credentials of app-puller expect "api://AzureADTokenExchange", "api://Custom"; project the service-account token with that audience (the workload-identity webhook uses api://AzureADTokenExchange) or change the credential's audience`},
-		{"700024 expired", trace.Decision{Error: "AADSTS700024", Facts: map[string]string{"assertionExpiry": "2025-03-01T11:00:00Z"}},
+		{"700024 expired", api.Decision{Error: "AADSTS700024", Facts: api.Facts{"assertionExpiry": "2025-03-01T11:00:00Z"}},
 			`the service-account token expired (exp 2025-03-01T11:00:00Z) or is not valid yet; projected tokens are refreshed by the kubelet: re-read AZURE_FEDERATED_TOKEN_FILE instead of caching the token`},
-		{"7000272 rotated key", trace.Decision{Error: "AADSTS7000272", Facts: map[string]string{"issuer": one, "kid": "old-kid"}},
+		{"7000272 rotated key", api.Decision{Error: "AADSTS7000272", Facts: api.Facts{"issuer": one, "kid": "old-kid"}},
 			`the token was signed with key "old-kid", which issuer https://issuer.example.com/one/ no longer publishes (its signing keys were rotated); request a fresh service-account token`},
-		{"90061 issuer unreachable", trace.Decision{Error: "AADSTS90061", Facts: map[string]string{"issuer": "https://gone.example.com/"}},
+		{"90061 issuer unreachable", api.Decision{Error: "AADSTS90061", Facts: api.Facts{"issuer": "https://gone.example.com/"}},
 			`Entra could not fetch the discovery document or JWKS of issuer "https://gone.example.com/"; the issuer must be reachable over HTTPS and serve .well-known/openid-configuration`},
-		{"70021 propagation", trace.Decision{Error: "AADSTS70021"},
+		{"70021 propagation", api.Decision{Error: "AADSTS70021"},
 			"no federated credential matches yet: a new or changed credential takes a while to propagate; retry after a few minutes"},
-		{"700016 unknown client", trace.Decision{Error: "AADSTS700016", Facts: map[string]string{"clientId": "11111111-1111-1111-1111-111111111111", "tenant": "tid"}},
+		{"700016 unknown client", api.Decision{Error: "AADSTS700016", Facts: api.Facts{"clientId": "11111111-1111-1111-1111-111111111111", "tenant": "tid"}},
 			"client ID 11111111-1111-1111-1111-111111111111 is not an identity or application of tenant tid: check AZURE_CLIENT_ID (the identity's client ID, not its object ID) and AZURE_TENANT_ID"},
-		{"500011 unknown resource", trace.Decision{Error: "AADSTS500011", Resource: "https://unknown.example.com"},
+		{"500011 unknown resource", api.Decision{Error: "AADSTS500011", Resource: "https://unknown.example.com"},
 			`resource "https://unknown.example.com" is unknown; ACR tokens are for https://containerregistry.azure.net/.default`},
-		{"1002012 bad scope", trace.Decision{Error: "AADSTS1002012"},
+		{"1002012 bad scope", api.Decision{Error: "AADSTS1002012"},
 			"client-credential scopes must be '<resource>/.default', e.g. https://containerregistry.azure.net/.default"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			tc.d.Service = "entra"
-			tc.d.Outcome = trace.Deny
+			tc.d.Outcome = api.OutcomeDeny
 			assert.Equal(t, tc.want, h(tc.d))
 		})
 	}
@@ -283,7 +283,7 @@ func TestEntraHints(t *testing.T) {
 func TestIMDSHints(t *testing.T) {
 	t.Parallel()
 	s := newStore(t, nil)
-	h := Hinter(s)
+	h := func(d api.Decision) string { return Hinter(s)(d).String() }
 	ix := s.Snapshot()
 	np1, ok := ix.NodePool("aks1/nodepool1")
 	require.True(t, ok)
@@ -325,8 +325,8 @@ func TestIMDSHints(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			d := trace.Decision{Service: "imds", Outcome: trace.Deny, Status: 400, Error: tc.err,
-				Facts: map[string]string{"pool": tc.pool}}
+			d := api.Decision{Service: "imds", Outcome: api.OutcomeDeny, Status: 400, Error: tc.err,
+				Facts: api.Facts{"pool": tc.pool}}
 			if tc.sel != "" {
 				d.Facts["selector"] = tc.sel
 			}
@@ -363,8 +363,8 @@ func TestIMDSHintNeedsBothRoles(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			s := newStore(t, func(w *world.World) { w.RoleAssignments = append(w.RoleAssignments, tc.roles...) })
-			hint := Hinter(s)(trace.Decision{Service: "imds", Error: "Identity not found",
-				Facts: map[string]string{"pool": "aks1/single", "selector": "client_id=" + principal(t, s, "stranger").ClientID}})
+			hint := hintOf(s, api.Decision{Service: "imds", Error: "Identity not found",
+				Facts: api.Facts{"pool": "aks1/single", "selector": "client_id=" + principal(t, s, "stranger").ClientID}})
 			assert.Contains(t, hint, "identity stranger is not assigned to VMSS")
 			if tc.wantRoles {
 				assert.Contains(t, hint, "needs Managed Identity Operator and Virtual Machine Contributor on node resource group MC_rg-azsim_aks1_eastus for aks1-agentpool")
@@ -378,7 +378,7 @@ func TestIMDSHintNeedsBothRoles(t *testing.T) {
 func TestACRHints(t *testing.T) {
 	t.Parallel()
 	s := newStore(t, nil)
-	h := Hinter(s)
+	h := func(d api.Decision) string { return Hinter(s)(d).String() }
 	azsimacr, otheracr, abacacr := registry(t, s, "azsimacr"), registry(t, s, "otheracr"), registry(t, s, "abacacr")
 	oid := func(name string) string { return principal(t, s, name).ObjectID }
 	fix := func(name, role string, reg *world.RegistryInfo) string {
@@ -393,68 +393,68 @@ func TestACRHints(t *testing.T) {
 		}
 	}
 	require.Equal(t, t0.Add(10*time.Minute), lateAt)
-	pull := func(reg, repo string) map[string]string {
-		return map[string]string{FactRegistry: reg, FactRepository: repo, FactActions: "pull"}
+	pull := func(reg, repo string) api.Facts {
+		return api.Facts{FactRegistry: reg, FactRepository: repo, FactActions: "pull"}
 	}
 	for _, tc := range []struct {
 		name string
-		d    trace.Decision
+		d    api.Decision
 		want string
 	}{
-		{"arm aad token disallowed in the error", trace.Decision{Service: "acr", Error: "arm aad token disallowed",
-			Facts: map[string]string{FactRegistry: "armoffacr.azurecr.io", "audience": "https://management.azure.com/"}},
+		{"arm aad token disallowed in the error", api.Decision{Service: "acr", Error: "arm aad token disallowed",
+			Facts: api.Facts{FactRegistry: "armoffacr.azurecr.io", "audience": "https://management.azure.com/"}},
 			"registry armoffacr has authentication-as-ARM disabled: it accepts only Entra tokens for https://containerregistry.azure.net; request that scope (https://containerregistry.azure.net/.default) instead of ARM"},
-		{"arm aad token disallowed in the reason", trace.Decision{Service: "acr", Error: "UNAUTHORIZED",
+		{"arm aad token disallowed in the reason", api.Decision{Service: "acr", Error: "UNAUTHORIZED",
 			Reason: "arm aad token disallowed: ARM audience https://management.azure.com/, but authenticationAsArm is disabled on armoffacr",
-			Facts:  map[string]string{FactRegistry: "armoffacr.azurecr.io"}},
+			Facts:  api.Facts{FactRegistry: "armoffacr.azurecr.io"}},
 			"registry armoffacr has authentication-as-ARM disabled: it accepts only Entra tokens for https://containerregistry.azure.net; request that scope (https://containerregistry.azure.net/.default) instead of ARM"},
-		{"repository scope mismatch", trace.Decision{Service: "registry", Error: "UNAUTHORIZED", PrincipalID: oid("allowed"),
-			Facts: map[string]string{FactRegistry: "azsimacr.azurecr.io", FactRepository: "hello", FactActions: "pull", FactTokenScopes: "repository:other:pull"}},
+		{"repository scope mismatch", api.Decision{Service: "registry", Error: "UNAUTHORIZED", PrincipalID: oid("allowed"),
+			Facts: api.Facts{FactRegistry: "azsimacr.azurecr.io", FactRepository: "hello", FactActions: "pull", FactTokenScopes: "repository:other:pull"}},
 			`repository scope mismatch: the access token grants repository:other:pull but the request is for repository "hello"; request a token with scope repository:hello:pull`},
-		{"scope of a longer repository name is a mismatch", trace.Decision{Service: "registry", PrincipalID: oid("allowed"),
-			Facts: map[string]string{FactRegistry: "azsimacr.azurecr.io", FactRepository: "hello", FactTokenScopes: "repository:hello/world:pull"}},
+		{"scope of a longer repository name is a mismatch", api.Decision{Service: "registry", PrincipalID: oid("allowed"),
+			Facts: api.Facts{FactRegistry: "azsimacr.azurecr.io", FactRepository: "hello", FactTokenScopes: "repository:hello/world:pull"}},
 			`repository scope mismatch: the access token grants repository:hello/world:pull but the request is for repository "hello"; request a token with scope repository:hello:pull`},
-		{"cluster identity pitfall, system-assigned", trace.Decision{Service: "acr", PrincipalID: oid("aks1-agentpool"), Facts: pull("azsimacr.azurecr.io", "hello")},
+		{"cluster identity pitfall, system-assigned", api.Decision{Service: "acr", PrincipalID: oid("aks1-agentpool"), Facts: pull("azsimacr.azurecr.io", "hello")},
 			"AcrPull is assigned to the cluster's system-assigned identity 'aks1' but the pull used the kubelet identity 'aks1-agentpool'; assign AcrPull on azsimacr to the kubelet identity (az aks update --attach-acr azsimacr)"},
-		{"cluster identity pitfall, user-assigned", trace.Decision{Service: "registry", PrincipalID: oid("aks2-agentpool"), Facts: pull("azsimacr.azurecr.io", "hello")},
+		{"cluster identity pitfall, user-assigned", api.Decision{Service: "registry", PrincipalID: oid("aks2-agentpool"), Facts: pull("azsimacr.azurecr.io", "hello")},
 			"AcrPush is assigned to the cluster's user-assigned identity 'aks2-cp' but the pull used the kubelet identity 'aks2-agentpool'; assign AcrPush on azsimacr to the kubelet identity (az aks update --attach-acr azsimacr)"},
-		{"role on another registry", trace.Decision{Service: "acr", PrincipalID: oid("wrongreg"), Facts: pull("azsimacr.azurecr.io", "hello")},
+		{"role on another registry", api.Decision{Service: "acr", PrincipalID: oid("wrongreg"), Facts: pull("azsimacr.azurecr.io", "hello")},
 			"wrongreg cannot pull azsimacr/hello: AcrPull is assigned at " + lower(otheracr.ResourceID) + ", which does not contain registry azsimacr; fix: " + fix("wrongreg", "AcrPull", azsimacr)},
-		{"role on a resource group without the registry", trace.Decision{Service: "acr", PrincipalID: oid("wrongrg"), Facts: pull("azsimacr.azurecr.io", "hello")},
+		{"role on a resource group without the registry", api.Decision{Service: "acr", PrincipalID: oid("wrongrg"), Facts: pull("azsimacr.azurecr.io", "hello")},
 			"wrongrg cannot pull azsimacr/hello: AcrPull is assigned at " + rgOther + ", which does not contain registry azsimacr; fix: " + fix("wrongrg", "AcrPull", azsimacr)},
-		{"ABAC registry ignores AcrPull", trace.Decision{Service: "registry", PrincipalID: oid("abacpull"), Facts: pull("abacacr.azurecr.io", "hello")},
+		{"ABAC registry ignores AcrPull", api.Decision{Service: "registry", PrincipalID: oid("abacpull"), Facts: pull("abacacr.azurecr.io", "hello")},
 			"abacpull cannot pull abacacr/hello: registry abacacr uses ABAC repository permissions, where AcrPull grants no data access; assign Container Registry Repository Reader (or Writer) instead; fix: " + fix("abacpull", "'Container Registry Repository Reader'", abacacr)},
-		{"ABAC condition", trace.Decision{Service: "registry", PrincipalID: oid("conditional"), Facts: pull("abacacr.azurecr.io", "team-b/api")},
+		{"ABAC condition", api.Decision{Service: "registry", PrincipalID: oid("conditional"), Facts: pull("abacacr.azurecr.io", "team-b/api")},
 			`conditional cannot pull abacacr/team-b/api: the condition on Container Registry Repository Reader does not allow repository "team-b/api"; fix: ` + fix("conditional", "'Container Registry Repository Reader'", abacacr)},
-		{"propagation delay", trace.Decision{Service: "acr", PrincipalID: oid("late"), Facts: pull("azsimacr.azurecr.io", "hello")},
+		{"propagation delay", api.Decision{Service: "acr", PrincipalID: oid("late"), Facts: pull("azsimacr.azurecr.io", "hello")},
 			"late cannot pull azsimacr/hello: role assignment propagation: AcrPull at " + lower(azsimacr.ResourceID) + ": not yet effective (propagation delay until 2025-03-01T12:10:00Z); retry after it takes effect; fix: " + fix("late", "AcrPull", azsimacr)},
-		{"no role at all", trace.Decision{Service: "acr", PrincipalID: oid("nobody"), Facts: pull("azsimacr.azurecr.io", "hello")},
+		{"no role at all", api.Decision{Service: "acr", PrincipalID: oid("nobody"), Facts: pull("azsimacr.azurecr.io", "hello")},
 			"nobody has no role that grants pull on azsimacr/hello; " + fix("nobody", "AcrPull", azsimacr)},
-		{"no role, default action is pull", trace.Decision{Service: "acr", PrincipalID: oid("nobody"),
-			Facts: map[string]string{FactRegistry: "azsimacr", FactRepository: "hello"}},
+		{"no role, default action is pull", api.Decision{Service: "acr", PrincipalID: oid("nobody"),
+			Facts: api.Facts{FactRegistry: "azsimacr", FactRepository: "hello"}},
 			"nobody has no role that grants pull on azsimacr/hello; " + fix("nobody", "AcrPull", azsimacr)},
-		{"no role for push", trace.Decision{Service: "acr", PrincipalID: oid("nobody"),
-			Facts: map[string]string{FactRegistry: "azsimacr.azurecr.io", FactRepository: "hello", FactActions: "pull,push"}},
+		{"no role for push", api.Decision{Service: "acr", PrincipalID: oid("nobody"),
+			Facts: api.Facts{FactRegistry: "azsimacr.azurecr.io", FactRepository: "hello", FactActions: "pull,push"}},
 			"nobody has no role that grants pull on azsimacr/hello; " + fix("nobody", "AcrPull", azsimacr)},
-		{"pull granted, push missing", trace.Decision{Service: "acr", PrincipalID: oid("allowed"),
-			Facts: map[string]string{FactRegistry: "azsimacr.azurecr.io", FactRepository: "hello", FactActions: "pull,push"}},
+		{"pull granted, push missing", api.Decision{Service: "acr", PrincipalID: oid("allowed"),
+			Facts: api.Facts{FactRegistry: "azsimacr.azurecr.io", FactRepository: "hello", FactActions: "pull,push"}},
 			"allowed has no role that grants push on azsimacr/hello; " + fix("allowed", "AcrPush", azsimacr)},
-		{"metadata_write needs AcrPush", trace.Decision{Service: "acr", PrincipalID: oid("allowed"),
-			Facts: map[string]string{FactRegistry: "azsimacr.azurecr.io", FactRepository: "hello", FactActions: "metadata_write"}},
+		{"metadata_write needs AcrPush", api.Decision{Service: "acr", PrincipalID: oid("allowed"),
+			Facts: api.Facts{FactRegistry: "azsimacr.azurecr.io", FactRepository: "hello", FactActions: "metadata_write"}},
 			"allowed has no role that grants metadata_write on azsimacr/hello; " + fix("allowed", "AcrPush", azsimacr)},
-		{"delete needs AcrDelete", trace.Decision{Service: "acr", PrincipalID: oid("allowed"),
-			Facts: map[string]string{FactRegistry: "azsimacr.azurecr.io", FactRepository: "hello", FactActions: "delete"}},
+		{"delete needs AcrDelete", api.Decision{Service: "acr", PrincipalID: oid("allowed"),
+			Facts: api.Facts{FactRegistry: "azsimacr.azurecr.io", FactRepository: "hello", FactActions: "delete"}},
 			"allowed has no role that grants delete on azsimacr/hello; " + fix("allowed", "AcrDelete", azsimacr)},
-		{"ABAC push needs the Writer role", trace.Decision{Service: "acr", PrincipalID: oid("nobody"),
-			Facts: map[string]string{FactRegistry: "abacacr.azurecr.io", FactRepository: "hello", FactActions: "push"}},
+		{"ABAC push needs the Writer role", api.Decision{Service: "acr", PrincipalID: oid("nobody"),
+			Facts: api.Facts{FactRegistry: "abacacr.azurecr.io", FactRepository: "hello", FactActions: "push"}},
 			"nobody has no role that grants push on abacacr/hello; " + fix("nobody", "'Container Registry Repository Writer'", abacacr)},
-		{"ABAC pull needs the Reader role", trace.Decision{Service: "acr", PrincipalID: oid("nobody"),
+		{"ABAC pull needs the Reader role", api.Decision{Service: "acr", PrincipalID: oid("nobody"),
 			Facts: pull("abacacr.azurecr.io", "hello")},
 			"nobody has no role that grants pull on abacacr/hello; " + fix("nobody", "'Container Registry Repository Reader'", abacacr)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			tc.d.Outcome = trace.Deny
+			tc.d.Outcome = api.OutcomeDeny
 			assert.Equal(t, tc.want, h(tc.d))
 		})
 	}
@@ -465,9 +465,9 @@ func TestACRHints(t *testing.T) {
 func TestACRHintFollowsTheClock(t *testing.T) {
 	t.Parallel()
 	s := newStore(t, nil)
-	h := Hinter(s)
-	d := trace.Decision{Service: "registry", PrincipalID: principal(t, s, "late").ObjectID,
-		Facts: map[string]string{FactRegistry: "azsimacr.azurecr.io", FactRepository: "hello", FactActions: "pull"}}
+	h := func(d api.Decision) string { return Hinter(s)(d).String() }
+	d := api.Decision{Service: "registry", PrincipalID: principal(t, s, "late").ObjectID,
+		Facts: api.Facts{FactRegistry: "azsimacr.azurecr.io", FactRepository: "hello", FactActions: "pull"}}
 	assert.Contains(t, h(d), "role assignment propagation")
 	s.Clock().Advance(11 * time.Minute)
 	assert.Empty(t, h(d))
@@ -476,9 +476,9 @@ func TestACRHintFollowsTheClock(t *testing.T) {
 func TestHinterReadsTheCurrentWorld(t *testing.T) {
 	t.Parallel()
 	s := newStore(t, nil)
-	h := Hinter(s)
-	d := trace.Decision{Service: "acr", PrincipalID: principal(t, s, "nobody").ObjectID,
-		Facts: map[string]string{FactRegistry: "azsimacr.azurecr.io", FactRepository: "hello", FactActions: "pull"}}
+	h := func(d api.Decision) string { return Hinter(s)(d).String() }
+	d := api.Decision{Service: "acr", PrincipalID: principal(t, s, "nobody").ObjectID,
+		Facts: api.Facts{FactRegistry: "azsimacr.azurecr.io", FactRepository: "hello", FactActions: "pull"}}
 	assert.Contains(t, h(d), "nobody has no role that grants pull")
 	_, err := s.Update(func(w *world.World) error {
 		w.RoleAssignments = append(w.RoleAssignments, world.RoleAssignment{Principal: "nobody", Role: "AcrPull", Scope: "registry/azsimacr"})
@@ -517,9 +517,11 @@ func TestClusterIdentityPitfallFollowsTheMode(t *testing.T) {
 			s := newStore(t, func(w *world.World) {
 				w.RoleAssignments = append(w.RoleAssignments, world.RoleAssignment{Principal: "aks1", Role: tc.role, Scope: "registry/abacacr"})
 			})
-			hint := Hinter(s)(trace.Decision{Service: "registry", PrincipalID: principal(t, s, "aks1-agentpool").ObjectID,
-				Facts: map[string]string{FactRegistry: "abacacr.azurecr.io", FactRepository: "hello", FactActions: "pull"}})
+			hint := hintOf(s, api.Decision{Service: "registry", PrincipalID: principal(t, s, "aks1-agentpool").ObjectID,
+				Facts: api.Facts{FactRegistry: "abacacr.azurecr.io", FactRepository: "hello", FactActions: "pull"}})
 			assert.Contains(t, hint, tc.want)
 		})
 	}
 }
+
+func hintOf(s *world.Store, d api.Decision) string { return Hinter(s)(d).String() }

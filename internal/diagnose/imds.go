@@ -4,11 +4,11 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/azsim/azsim/internal/middleware/trace"
+	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/world"
 )
 
-func imds(ix *world.Index, d trace.Decision) string {
+func imds(ix *world.Index, d api.Decision) string {
 	np, ok := ix.NodePool(d.Facts["pool"])
 	if !ok {
 		return ""

@@ -11,9 +11,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/fakeoidc"
 	"github.com/azsim/azsim/internal/clients/credprovider"
-	"github.com/azsim/azsim/internal/middleware/faults"
 	"github.com/azsim/azsim/sim"
 )
 
@@ -110,7 +110,7 @@ func TestCacheSparesTheRoundTrip(t *testing.T) {
 		Config: &credprovider.Config{TenantID: k.TenantID, UseManagedIdentityExtension: true, UserAssignedIdentityID: k.ClientID}}
 	first, err := p.Get(context.Background(), request("azsimacr.azurecr.io/hello:v1"))
 	require.NoError(t, err)
-	_, err = s.Faults.Add(faults.Rule{Service: "imds", Status: 500})
+	_, err = s.Faults.Add(api.FaultRule{Service: "imds", Status: 500})
 	require.NoError(t, err)
 	p2 := *p
 	p2.Now = func() time.Time { return time.Now().Add(10 * time.Minute) }

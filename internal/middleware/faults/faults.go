@@ -11,44 +11,31 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/internal/middleware/trace"
 )
 
-// Rule is one injected fault.
-type Rule struct {
-	ID string `json:"id"`
-	// Service is entra, oidc, imds, acr or registry ("" or "*": any).
-	Service string `json:"service,omitempty"`
-	// Path is a path.Match pattern or a prefix ending in "*" ("" = any).
-	Path   string `json:"path,omitempty"`
-	Method string `json:"method,omitempty"`
-	// Status, when set, answers the request with it instead of the fake.
-	Status      int               `json:"status,omitempty"`
-	Body        string            `json:"body,omitempty"`
-	Headers     map[string]string `json:"headers,omitempty"`
-	Latency     string            `json:"latency,omitempty"`
-	Probability float64           `json:"probability,omitempty"`
-	// Count limits how many requests the rule hits (0 = unlimited);
-	// Remaining counts down.
-	Count     int `json:"count,omitempty"`
-	Remaining int `json:"remaining,omitempty"`
-	Hits      int `json:"hits"`
-
+// rule is an installed fault with its latency parsed.
+type rule struct {
+	api.FaultRule
 	latency time.Duration
 }
 
-var services = map[string]bool{"": true, "*": true, "entra": true, "oidc": true, "imds": true, "acr": true, "registry": true}
-
-// Validate checks a rule and reports every problem.
-func (r *Rule) Validate() error {
+// Validate checks a rule against the services requests are tagged with
+// (targets) and reports every problem; it returns the rule's latency. A
+// rule for a service nothing is tagged with could never fire, so it is
+// refused.
+func Validate(r api.FaultRule, targets []api.Service) (time.Duration, error) {
 	var errs []error
-	if !services[r.Service] {
-		errs = append(errs, fmt.Errorf("service: %q is not one of entra, oidc, imds, acr, registry", r.Service))
+	var latency time.Duration
+	if r.Service != "" && r.Service != "*" && !slices.Contains(targets, r.Service) {
+		errs = append(errs, fmt.Errorf("service: %q is not one of %s", r.Service, serviceNames(targets)))
 	}
 	if r.Status != 0 && (r.Status < 100 || r.Status > 599) {
 		errs = append(errs, fmt.Errorf("status: %d is not an HTTP status", r.Status))
@@ -61,9 +48,9 @@ func (r *Rule) Validate() error {
 		case d < 0 || d > 5*time.Minute:
 			errs = append(errs, fmt.Errorf("latency: %s must be between 0 and 5m", d))
 		}
-		r.latency = d
+		latency = d
 	}
-	if r.Status == 0 && r.latency == 0 {
+	if r.Status == 0 && latency == 0 {
 		errs = append(errs, errors.New("a fault needs a status or a latency"))
 	}
 	if !(r.Probability >= 0 && r.Probability <= 1) { // also NaN
@@ -75,10 +62,18 @@ func (r *Rule) Validate() error {
 	if _, err := path.Match(strings.TrimSuffix(r.Path, "*"), ""); err != nil {
 		errs = append(errs, fmt.Errorf("path: %v", err))
 	}
-	return errors.Join(errs...)
+	return latency, errors.Join(errs...)
 }
 
-func (r *Rule) matches(service string, req *http.Request) bool {
+func serviceNames(targets []api.Service) string {
+	names := make([]string, 0, len(targets))
+	for _, s := range targets {
+		names = append(names, string(s))
+	}
+	return strings.Join(names, ", ")
+}
+
+func (r *rule) matches(service api.Service, req *http.Request) bool {
 	if r.Service != "" && r.Service != "*" && r.Service != service {
 		return false
 	}
@@ -98,32 +93,36 @@ func (r *Rule) matches(service string, req *http.Request) bool {
 // Set holds the active rules. It is safe for concurrent use.
 type Set struct {
 	mu    sync.Mutex
-	rules []*Rule
+	rules []*rule
 	next  int
 	rand  func() float64
-	sleep func(time.Duration) // tests stub it; nil waits on a timer that the request's cancellation cuts short
+	// targets are the services requests are tagged with.
+	targets []api.Service
+	sleep   func(time.Duration) // tests stub it; nil waits on a timer that the request's cancellation cuts short
 }
 
-// NewSet returns an empty set; rnd decides probabilistic rules (nil: a
-// random source).
-func NewSet(rnd func() float64) *Set {
+// NewSet returns an empty set for rules that target the services whose
+// requests Middleware tags (targets); rnd decides probabilistic rules (nil:
+// a random source).
+func NewSet(rnd func() float64, targets ...api.Service) *Set {
 	if rnd == nil {
 		rnd = rand.Float64
 	}
-	return &Set{rand: rnd}
+	return &Set{rand: rnd, targets: targets}
 }
 
 // Add validates and installs a rule; it returns the rule with its ID.
-func (s *Set) Add(r Rule) (Rule, error) {
-	if err := r.Validate(); err != nil {
-		return Rule{}, err
+func (s *Set) Add(r api.FaultRule) (api.FaultRule, error) {
+	latency, err := Validate(r, s.targets)
+	if err != nil {
+		return api.FaultRule{}, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.next++
 	r.ID = "fault-" + strconv.Itoa(s.next)
 	r.Remaining = r.Count
-	s.rules = append(s.rules, &r)
+	s.rules = append(s.rules, &rule{FaultRule: r, latency: latency})
 	return r, nil
 }
 
@@ -147,18 +146,18 @@ func (s *Set) Delete(id string) bool {
 }
 
 // List returns copies of the active rules.
-func (s *Set) List() []Rule {
+func (s *Set) List() []api.FaultRule {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]Rule, 0, len(s.rules))
+	out := make([]api.FaultRule, 0, len(s.rules))
 	for _, r := range s.rules {
-		out = append(out, *r)
+		out = append(out, r.FaultRule)
 	}
 	return out
 }
 
 // pick returns the rule that fires for req, consuming one of its count.
-func (s *Set) pick(service string, req *http.Request) (Rule, bool) {
+func (s *Set) pick(service api.Service, req *http.Request) (rule, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, r := range s.rules {
@@ -178,11 +177,11 @@ func (s *Set) pick(service string, req *http.Request) (Rule, bool) {
 		}
 		return fired, true
 	}
-	return Rule{}, false
+	return rule{}, false
 }
 
 // Middleware applies the set's rules to requests of service.
-func (s *Set) Middleware(service string) func(http.Handler) http.Handler {
+func (s *Set) Middleware(service api.Service) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 			r, ok := s.pick(service, req)
@@ -203,7 +202,7 @@ func (s *Set) Middleware(service string) func(http.Handler) http.Handler {
 			if w.Header().Get("Content-Type") == "" && strings.HasPrefix(strings.TrimSpace(r.Body), "{") {
 				w.Header().Set("Content-Type", "application/json; charset=utf-8")
 			}
-			trace.Annotate(req, func(d *trace.Decision) {
+			trace.Annotate(req, func(d *api.Decision) {
 				d.Error, d.Reason = "injected fault", "fault "+r.ID+" answered "+strconv.Itoa(r.Status)
 			})
 			w.Header().Set("X-Azsim-Fault", r.ID)

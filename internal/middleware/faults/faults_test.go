@@ -13,58 +13,62 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/internal/middleware/trace"
 )
+
+// served are the services the simulator tags requests with.
+var served = []api.Service{api.ServiceEntra, api.ServiceOIDC, api.ServiceIMDS, api.ServiceACR, api.ServiceRegistry}
 
 func TestRuleValidate(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name    string
-		rule    Rule
+		rule    api.FaultRule
 		latency time.Duration
 		errs    []string // every substring must appear; none means valid
 	}{
-		{"status only", Rule{Status: 503}, 0, nil},
-		{"latency only", Rule{Latency: "250ms"}, 250 * time.Millisecond, nil},
-		{"every service", Rule{Service: "*", Status: 500}, 0, nil},
-		{"entra", Rule{Service: "entra", Status: 500}, 0, nil},
-		{"oidc", Rule{Service: "oidc", Status: 500}, 0, nil},
-		{"imds", Rule{Service: "imds", Status: 429}, 0, nil},
-		{"acr", Rule{Service: "acr", Status: 500}, 0, nil},
-		{"registry", Rule{Service: "registry", Status: 500}, 0, nil},
-		{"bounds", Rule{Status: 599, Latency: "5m", Probability: 1, Count: 0, Path: "/v2/*"}, 5 * time.Minute, nil},
-		{"low bounds", Rule{Status: 100, Latency: "0s", Probability: 0}, 0, nil},
-		{"glob path", Rule{Status: 500, Path: "/v2/*/manifests/[a-z]*"}, 0, nil},
-		{"unknown service", Rule{Service: "arm", Status: 500}, 0, []string{`service: "arm" is not one of`}},
-		{"service is case-sensitive", Rule{Service: "IMDS", Status: 500}, 0, []string{`service: "IMDS"`}},
-		{"status too low", Rule{Status: 42}, 0, []string{"status: 42 is not an HTTP status"}},
-		{"status too high", Rule{Status: 600}, 0, []string{"status: 600 is not an HTTP status"}},
-		{"negative status", Rule{Status: -1}, 0, []string{"status: -1"}},
-		{"nothing to do", Rule{}, 0, []string{"a fault needs a status or a latency"}},
-		{"zero latency does nothing", Rule{Latency: "0s"}, 0, []string{"a fault needs a status or a latency"}},
-		{"bad latency", Rule{Status: 500, Latency: "soon"}, 0, []string{"latency: "}},
-		{"negative latency", Rule{Status: 500, Latency: "-1s"}, -time.Second, []string{"latency: -1s must be between 0 and 5m"}},
-		{"latency too long", Rule{Latency: "6m"}, 6 * time.Minute, []string{"latency: 6m0s must be between 0 and 5m"}},
-		{"probability too high", Rule{Status: 500, Probability: 1.5}, 0, []string{"probability: 1.5 must be between 0 and 1"}},
-		{"negative probability", Rule{Status: 500, Probability: -0.1}, 0, []string{"probability: -0.1"}},
-		{"NaN probability", Rule{Status: 500, Probability: math.NaN()}, 0, []string{"probability: NaN"}},
-		{"negative count", Rule{Status: 500, Count: -2}, 0, []string{"count: -2 must not be negative"}},
-		{"bad path", Rule{Status: 500, Path: "/v2/[a-"}, 0, []string{"path: "}},
-		{"bad glob before a trailing star", Rule{Status: 500, Path: "/v2/[*"}, 0, []string{"path: "}},
-		{"every problem reported", Rule{Service: "nope", Status: 700, Latency: "x", Probability: 2, Count: -1, Path: "["}, 0, []string{
+		{"status only", api.FaultRule{Status: 503}, 0, nil},
+		{"latency only", api.FaultRule{Latency: "250ms"}, 250 * time.Millisecond, nil},
+		{"every service", api.FaultRule{Service: "*", Status: 500}, 0, nil},
+		{"entra", api.FaultRule{Service: "entra", Status: 500}, 0, nil},
+		{"oidc", api.FaultRule{Service: "oidc", Status: 500}, 0, nil},
+		{"imds", api.FaultRule{Service: "imds", Status: 429}, 0, nil},
+		{"acr", api.FaultRule{Service: "acr", Status: 500}, 0, nil},
+		{"registry", api.FaultRule{Service: "registry", Status: 500}, 0, nil},
+		{"bounds", api.FaultRule{Status: 599, Latency: "5m", Probability: 1, Count: 0, Path: "/v2/*"}, 5 * time.Minute, nil},
+		{"low bounds", api.FaultRule{Status: 100, Latency: "0s", Probability: 0}, 0, nil},
+		{"glob path", api.FaultRule{Status: 500, Path: "/v2/*/manifests/[a-z]*"}, 0, nil},
+		{"unknown service", api.FaultRule{Service: "arm", Status: 500}, 0, []string{`service: "arm" is not one of`}},
+		{"service is case-sensitive", api.FaultRule{Service: "IMDS", Status: 500}, 0, []string{`service: "IMDS"`}},
+		{"status too low", api.FaultRule{Status: 42}, 0, []string{"status: 42 is not an HTTP status"}},
+		{"status too high", api.FaultRule{Status: 600}, 0, []string{"status: 600 is not an HTTP status"}},
+		{"negative status", api.FaultRule{Status: -1}, 0, []string{"status: -1"}},
+		{"nothing to do", api.FaultRule{}, 0, []string{"a fault needs a status or a latency"}},
+		{"zero latency does nothing", api.FaultRule{Latency: "0s"}, 0, []string{"a fault needs a status or a latency"}},
+		{"bad latency", api.FaultRule{Status: 500, Latency: "soon"}, 0, []string{"latency: "}},
+		{"negative latency", api.FaultRule{Status: 500, Latency: "-1s"}, -time.Second, []string{"latency: -1s must be between 0 and 5m"}},
+		{"latency too long", api.FaultRule{Latency: "6m"}, 6 * time.Minute, []string{"latency: 6m0s must be between 0 and 5m"}},
+		{"probability too high", api.FaultRule{Status: 500, Probability: 1.5}, 0, []string{"probability: 1.5 must be between 0 and 1"}},
+		{"negative probability", api.FaultRule{Status: 500, Probability: -0.1}, 0, []string{"probability: -0.1"}},
+		{"NaN probability", api.FaultRule{Status: 500, Probability: math.NaN()}, 0, []string{"probability: NaN"}},
+		{"negative count", api.FaultRule{Status: 500, Count: -2}, 0, []string{"count: -2 must not be negative"}},
+		{"bad path", api.FaultRule{Status: 500, Path: "/v2/[a-"}, 0, []string{"path: "}},
+		{"bad glob before a trailing star", api.FaultRule{Status: 500, Path: "/v2/[*"}, 0, []string{"path: "}},
+		{"every problem reported", api.FaultRule{Service: "nope", Status: 700, Latency: "x", Probability: 2, Count: -1, Path: "["}, 0, []string{
 			"service: ", "status: 700", "latency: ", "probability: 2", "count: -1", "path: ",
 		}},
-		{"status and latency both missing with other problems", Rule{Service: "nope"}, 0, []string{
+		{"status and latency both missing with other problems", api.FaultRule{Service: "nope"}, 0, []string{
 			"service: ", "a fault needs a status or a latency",
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			r := tc.rule
-			err := r.Validate()
+			latency, err := Validate(r, served)
 			if len(tc.errs) == 0 {
 				require.NoError(t, err)
-				assert.Equal(t, tc.latency, r.latency)
+				assert.Equal(t, tc.latency, latency)
 				return
 			}
 			require.Error(t, err)
@@ -84,42 +88,42 @@ func TestRuleMatches(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name    string
-		rule    Rule
+		rule    api.FaultRule
 		service string
 		method  string
 		path    string
 		want    bool
 	}{
-		{"empty path matches all", Rule{}, "acr", "GET", "/anything/at/all", true},
-		{"empty path matches root", Rule{}, "acr", "GET", "/", true},
-		{"exact path", Rule{Path: "/v2/"}, "registry", "GET", "/v2/", true},
-		{"exact path differs", Rule{Path: "/v2/"}, "registry", "GET", "/v2", false},
-		{"prefix with trailing star", Rule{Path: "/metadata/identity/*"}, "imds", "GET", "/metadata/identity/oauth2/token", true},
-		{"prefix crosses slashes", Rule{Path: "/v2/*"}, "registry", "GET", "/v2/hello/manifests/v1", true},
-		{"prefix itself", Rule{Path: "/v2/*"}, "registry", "GET", "/v2/", true},
-		{"prefix mismatch", Rule{Path: "/v2/*"}, "registry", "GET", "/oauth2/token", false},
-		{"bare star prefix", Rule{Path: "*"}, "acr", "GET", "/x/y", true},
-		{"prefix without slash", Rule{Path: "/oauth2/tok*"}, "acr", "POST", "/oauth2/token", true},
-		{"glob stays in one segment", Rule{Path: "/v2/*/manifests/*"}, "registry", "GET", "/v2/hello/manifests/v1", true},
-		{"glob does not cross slashes", Rule{Path: "/v2/*/manifests/*"}, "registry", "GET", "/v2/a/b/manifests/v1", false},
-		{"glob question mark", Rule{Path: "/v?/"}, "registry", "GET", "/v2/", true},
-		{"glob class", Rule{Path: "/[a-c]/x"}, "registry", "GET", "/b/x", true},
-		{"glob class mismatch", Rule{Path: "/[a-c]/x"}, "registry", "GET", "/d/x", false},
-		{"bad pattern never matches", Rule{Path: "/v2/[*"}, "registry", "GET", "/v2/[x", false},
-		{"method filter", Rule{Method: "POST"}, "entra", "POST", "/t", true},
-		{"method filter is case-insensitive", Rule{Method: "post"}, "entra", "POST", "/t", true},
-		{"method filter mismatch", Rule{Method: "POST"}, "entra", "GET", "/t", false},
-		{"service filter", Rule{Service: "imds"}, "imds", "GET", "/", true},
-		{"service filter mismatch", Rule{Service: "imds"}, "entra", "GET", "/", false},
-		{"any service star", Rule{Service: "*"}, "oidc", "GET", "/", true},
-		{"any service empty", Rule{Service: ""}, "registry", "GET", "/", true},
-		{"all filters", Rule{Service: "acr", Method: "POST", Path: "/oauth2/*"}, "acr", "POST", "/oauth2/exchange", true},
-		{"all filters, wrong service", Rule{Service: "acr", Method: "POST", Path: "/oauth2/*"}, "registry", "POST", "/oauth2/exchange", false},
+		{"empty path matches all", api.FaultRule{}, "acr", "GET", "/anything/at/all", true},
+		{"empty path matches root", api.FaultRule{}, "acr", "GET", "/", true},
+		{"exact path", api.FaultRule{Path: "/v2/"}, "registry", "GET", "/v2/", true},
+		{"exact path differs", api.FaultRule{Path: "/v2/"}, "registry", "GET", "/v2", false},
+		{"prefix with trailing star", api.FaultRule{Path: "/metadata/identity/*"}, "imds", "GET", "/metadata/identity/oauth2/token", true},
+		{"prefix crosses slashes", api.FaultRule{Path: "/v2/*"}, "registry", "GET", "/v2/hello/manifests/v1", true},
+		{"prefix itself", api.FaultRule{Path: "/v2/*"}, "registry", "GET", "/v2/", true},
+		{"prefix mismatch", api.FaultRule{Path: "/v2/*"}, "registry", "GET", "/oauth2/token", false},
+		{"bare star prefix", api.FaultRule{Path: "*"}, "acr", "GET", "/x/y", true},
+		{"prefix without slash", api.FaultRule{Path: "/oauth2/tok*"}, "acr", "POST", "/oauth2/token", true},
+		{"glob stays in one segment", api.FaultRule{Path: "/v2/*/manifests/*"}, "registry", "GET", "/v2/hello/manifests/v1", true},
+		{"glob does not cross slashes", api.FaultRule{Path: "/v2/*/manifests/*"}, "registry", "GET", "/v2/a/b/manifests/v1", false},
+		{"glob question mark", api.FaultRule{Path: "/v?/"}, "registry", "GET", "/v2/", true},
+		{"glob class", api.FaultRule{Path: "/[a-c]/x"}, "registry", "GET", "/b/x", true},
+		{"glob class mismatch", api.FaultRule{Path: "/[a-c]/x"}, "registry", "GET", "/d/x", false},
+		{"bad pattern never matches", api.FaultRule{Path: "/v2/[*"}, "registry", "GET", "/v2/[x", false},
+		{"method filter", api.FaultRule{Method: "POST"}, "entra", "POST", "/t", true},
+		{"method filter is case-insensitive", api.FaultRule{Method: "post"}, "entra", "POST", "/t", true},
+		{"method filter mismatch", api.FaultRule{Method: "POST"}, "entra", "GET", "/t", false},
+		{"service filter", api.FaultRule{Service: "imds"}, "imds", "GET", "/", true},
+		{"service filter mismatch", api.FaultRule{Service: "imds"}, "entra", "GET", "/", false},
+		{"any service star", api.FaultRule{Service: "*"}, "oidc", "GET", "/", true},
+		{"any service empty", api.FaultRule{Service: ""}, "registry", "GET", "/", true},
+		{"all filters", api.FaultRule{Service: "acr", Method: "POST", Path: "/oauth2/*"}, "acr", "POST", "/oauth2/exchange", true},
+		{"all filters, wrong service", api.FaultRule{Service: "acr", Method: "POST", Path: "/oauth2/*"}, "registry", "POST", "/oauth2/exchange", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			r := tc.rule
-			assert.Equal(t, tc.want, r.matches(tc.service, req(tc.method, tc.path)))
+			r := rule{FaultRule: tc.rule}
+			assert.Equal(t, tc.want, r.matches(api.Service(tc.service), req(tc.method, tc.path)))
 		})
 	}
 }
@@ -144,7 +148,7 @@ func (f *fakeSleep) got() []time.Duration {
 
 func newSet(t *testing.T, rnd func() float64) (*Set, *fakeSleep) {
 	t.Helper()
-	s := NewSet(rnd)
+	s := NewSet(rnd, served...)
 	fs := &fakeSleep{}
 	s.sleep = fs.sleep
 	return s, fs
@@ -159,11 +163,11 @@ func through(t *testing.T, s *Set, service, method, target string) *httptest.Res
 		_, _ = w.Write([]byte("fake"))
 	})
 	w := httptest.NewRecorder()
-	s.Middleware(service)(fake).ServeHTTP(w, httptest.NewRequest(method, target, nil))
+	s.Middleware(api.Service(service))(fake).ServeHTTP(w, httptest.NewRequest(method, target, nil))
 	return w
 }
 
-func mustAdd(t *testing.T, s *Set, r Rule) Rule {
+func mustAdd(t *testing.T, s *Set, r api.FaultRule) api.FaultRule {
 	t.Helper()
 	added, err := s.Add(r)
 	require.NoError(t, err)
@@ -173,15 +177,15 @@ func mustAdd(t *testing.T, s *Set, r Rule) Rule {
 func TestAddAssignsIDsAndRejectsInvalid(t *testing.T) {
 	t.Parallel()
 	s, _ := newSet(t, nil)
-	a := mustAdd(t, s, Rule{ID: "ignored", Status: 500, Count: 3, Remaining: 99})
-	b := mustAdd(t, s, Rule{Latency: "1s"})
+	a := mustAdd(t, s, api.FaultRule{ID: "ignored", Status: 500, Count: 3, Remaining: 99})
+	b := mustAdd(t, s, api.FaultRule{Latency: "1s"})
 	assert.Equal(t, "fault-1", a.ID)
 	assert.Equal(t, "fault-2", b.ID)
 	assert.Equal(t, 3, a.Remaining, "Remaining starts at Count")
-	_, err := s.Add(Rule{Status: 42})
+	_, err := s.Add(api.FaultRule{Status: 42})
 	require.Error(t, err)
 	assert.Len(t, s.List(), 2)
-	c := mustAdd(t, s, Rule{Status: 500})
+	c := mustAdd(t, s, api.FaultRule{Status: 500})
 	assert.Equal(t, "fault-3", c.ID, "a rejected rule uses no ID")
 }
 
@@ -189,18 +193,18 @@ func TestMiddlewareAnswers(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name        string
-		rule        Rule
+		rule        api.FaultRule
 		status      int
 		body        string
 		contentType string
 		headers     map[string]string
 	}{
-		{"status with JSON body", Rule{Status: 503, Body: ` {"error":"unavailable"}`}, 503, ` {"error":"unavailable"}`, "application/json; charset=utf-8", nil},
-		{"status without body", Rule{Status: 500}, 500, "", "", nil},
-		{"text body is not JSON", Rule{Status: 502, Body: "bad gateway"}, 502, "bad gateway", "", nil},
-		{"headers", Rule{Status: 429, Headers: map[string]string{"Retry-After": "7", "X-Ms-Request-Id": "r"}}, 429, "", "", map[string]string{"Retry-After": "7", "X-Ms-Request-Id": "r"}},
-		{"explicit content type wins", Rule{Status: 400, Body: `{"a":1}`, Headers: map[string]string{"Content-Type": "application/problem+json"}}, 400, `{"a":1}`, "application/problem+json", nil},
-		{"a rule cannot forge the fault header", Rule{Status: 418, Headers: map[string]string{"X-Azsim-Fault": "forged"}}, 418, "", "", nil},
+		{"status with JSON body", api.FaultRule{Status: 503, Body: ` {"error":"unavailable"}`}, 503, ` {"error":"unavailable"}`, "application/json; charset=utf-8", nil},
+		{"status without body", api.FaultRule{Status: 500}, 500, "", "", nil},
+		{"text body is not JSON", api.FaultRule{Status: 502, Body: "bad gateway"}, 502, "bad gateway", "", nil},
+		{"headers", api.FaultRule{Status: 429, Headers: map[string]string{"Retry-After": "7", "X-Ms-Request-Id": "r"}}, 429, "", "", map[string]string{"Retry-After": "7", "X-Ms-Request-Id": "r"}},
+		{"explicit content type wins", api.FaultRule{Status: 400, Body: `{"a":1}`, Headers: map[string]string{"Content-Type": "application/problem+json"}}, 400, `{"a":1}`, "application/problem+json", nil},
+		{"a rule cannot forge the fault header", api.FaultRule{Status: 418, Headers: map[string]string{"X-Azsim-Fault": "forged"}}, 418, "", "", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -224,9 +228,9 @@ func TestMiddlewareAnswers(t *testing.T) {
 func TestMiddlewareNoRulePassesThrough(t *testing.T) {
 	t.Parallel()
 	s, sl := newSet(t, nil)
-	mustAdd(t, s, Rule{Service: "imds", Status: 500})
-	mustAdd(t, s, Rule{Path: "/v2/*", Status: 500})
-	mustAdd(t, s, Rule{Method: "POST", Status: 500})
+	mustAdd(t, s, api.FaultRule{Service: "imds", Status: 500})
+	mustAdd(t, s, api.FaultRule{Path: "/v2/*", Status: 500})
+	mustAdd(t, s, api.FaultRule{Method: "POST", Status: 500})
 	w := through(t, s, "acr", http.MethodGet, "/oauth2/token")
 	assert.Equal(t, 200, w.Code)
 	assert.Equal(t, "fake", w.Body.String())
@@ -241,12 +245,12 @@ func TestMiddlewareLatency(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name   string
-		rule   Rule
+		rule   api.FaultRule
 		status int
 		body   string
 	}{
-		{"latency only reaches the fake", Rule{Latency: "2s"}, 200, "fake"},
-		{"latency then status", Rule{Latency: "1500ms", Status: 504, Body: "timeout"}, 504, "timeout"},
+		{"latency only reaches the fake", api.FaultRule{Latency: "2s"}, 200, "fake"},
+		{"latency then status", api.FaultRule{Latency: "1500ms", Status: 504, Body: "timeout"}, 504, "timeout"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -271,8 +275,8 @@ func TestMiddlewareLatency(t *testing.T) {
 func TestMiddlewareCount(t *testing.T) {
 	t.Parallel()
 	s, _ := newSet(t, nil)
-	r := mustAdd(t, s, Rule{Service: "imds", Status: 429, Count: 2})
-	unlimited := mustAdd(t, s, Rule{Service: "entra", Status: 500})
+	r := mustAdd(t, s, api.FaultRule{Service: "imds", Status: 429, Count: 2})
+	unlimited := mustAdd(t, s, api.FaultRule{Service: "entra", Status: 500})
 
 	w := through(t, s, "imds", http.MethodGet, "/metadata/identity/oauth2/token")
 	assert.Equal(t, 429, w.Code)
@@ -300,8 +304,8 @@ func TestMiddlewareCount(t *testing.T) {
 func TestMiddlewareFirstMatchingRuleWins(t *testing.T) {
 	t.Parallel()
 	s, _ := newSet(t, nil)
-	mustAdd(t, s, Rule{Path: "/v2/*", Status: 401, Count: 1})
-	mustAdd(t, s, Rule{Status: 500})
+	mustAdd(t, s, api.FaultRule{Path: "/v2/*", Status: 401, Count: 1})
+	mustAdd(t, s, api.FaultRule{Status: 500})
 	assert.Equal(t, 401, through(t, s, "registry", http.MethodGet, "/v2/").Code)
 	assert.Equal(t, 500, through(t, s, "registry", http.MethodGet, "/v2/").Code)
 }
@@ -333,7 +337,7 @@ func TestMiddlewareProbability(t *testing.T) {
 				return v
 			}
 			s, _ := newSet(t, rnd)
-			mustAdd(t, s, Rule{Status: 503, Probability: tc.probability})
+			mustAdd(t, s, api.FaultRule{Status: 503, Probability: tc.probability})
 			// With probability 0 the rule never draws; step the draws by hand.
 			for k, want := range tc.fires {
 				if tc.probability == 0 {
@@ -358,7 +362,7 @@ func TestMiddlewareProbabilitySkipDoesNotConsumeCount(t *testing.T) {
 	draws := []float64{0.9, 0.9, 0.1}
 	i := 0
 	s, _ := newSet(t, func() float64 { v := draws[i]; i++; return v })
-	mustAdd(t, s, Rule{Status: 500, Probability: 0.5, Count: 1})
+	mustAdd(t, s, api.FaultRule{Status: 500, Probability: 0.5, Count: 1})
 	assert.Equal(t, 200, through(t, s, "acr", http.MethodGet, "/").Code)
 	assert.Equal(t, 200, through(t, s, "acr", http.MethodGet, "/").Code)
 	require.Len(t, s.List(), 1)
@@ -370,10 +374,10 @@ func TestMiddlewareProbabilitySkipDoesNotConsumeCount(t *testing.T) {
 // recorder collects trace decisions.
 type recorder struct {
 	mu sync.Mutex
-	ds []trace.Decision
+	ds []api.Decision
 }
 
-func (r *recorder) Record(d trace.Decision) {
+func (r *recorder) Record(d api.Decision) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.ds = append(r.ds, d)
@@ -386,7 +390,7 @@ func (clock) Now() time.Time { return time.Unix(0, 0) }
 func TestMiddlewareAnnotatesTrace(t *testing.T) {
 	t.Parallel()
 	s, _ := newSet(t, nil)
-	r := mustAdd(t, s, Rule{Service: "imds", Status: 429})
+	r := mustAdd(t, s, api.FaultRule{Service: "imds", Status: 429})
 	rec := &recorder{}
 	h := trace.Middleware("imds", clock{}, rec)(s.Middleware("imds")(http.NotFoundHandler()))
 	w := httptest.NewRecorder()
@@ -394,7 +398,7 @@ func TestMiddlewareAnnotatesTrace(t *testing.T) {
 	require.Len(t, rec.ds, 1)
 	d := rec.ds[0]
 	assert.Equal(t, 429, d.Status)
-	assert.Equal(t, trace.Deny, d.Outcome)
+	assert.Equal(t, api.OutcomeDeny, d.Outcome)
 	assert.Equal(t, "injected fault", d.Error)
 	assert.Equal(t, "fault "+r.ID+" answered 429", d.Reason)
 }
@@ -417,7 +421,7 @@ func TestDeleteAndList(t *testing.T) {
 			t.Parallel()
 			s, _ := newSet(t, nil)
 			for range 3 {
-				mustAdd(t, s, Rule{Status: 500})
+				mustAdd(t, s, api.FaultRule{Status: 500})
 			}
 			assert.Equal(t, tc.removed, s.Delete(tc.id))
 			ids := []string{}
@@ -436,7 +440,7 @@ func TestDeleteAndList(t *testing.T) {
 func TestListReturnsCopies(t *testing.T) {
 	t.Parallel()
 	s, _ := newSet(t, nil)
-	mustAdd(t, s, Rule{Status: 500, Count: 5})
+	mustAdd(t, s, api.FaultRule{Status: 500, Count: 5})
 	ls := s.List()
 	ls[0].Status = 200
 	ls[0].Remaining = 0
@@ -451,7 +455,7 @@ func TestListReturnsCopies(t *testing.T) {
 func TestConcurrentUse(t *testing.T) {
 	t.Parallel()
 	s, _ := newSet(t, nil)
-	mustAdd(t, s, Rule{Status: 500, Count: 50})
+	mustAdd(t, s, api.FaultRule{Status: 500, Count: 50})
 	var wg sync.WaitGroup
 	codes := make(chan int, 100)
 	for range 100 {
@@ -460,7 +464,7 @@ func TestConcurrentUse(t *testing.T) {
 	wg.Go(func() {
 		for range 20 {
 			_ = s.List()
-			mustAdd(t, s, Rule{Service: "oidc", Status: 500})
+			mustAdd(t, s, api.FaultRule{Service: "oidc", Status: 500})
 			s.Delete("fault-999")
 		}
 	})
@@ -478,11 +482,11 @@ func FuzzRule(f *testing.F) {
 	f.Add("", "", "", 0, "", 0.0, 0, "", 0.0)
 	f.Add("*", "[", "post", 99, "-1s", 1.5, -1, "/[", 0.9)
 	f.Add("imds", "/a\\*", "GET", 429, "1h", 1.0, 1, "/a*", 0.0)
-	f.Fuzz(func(t *testing.T, service, p, method string, status int, latency string, prob float64, count int, reqPath string, draw float64) {
-		r := Rule{Service: service, Path: p, Method: method, Status: status, Latency: latency, Probability: prob, Count: count}
-		err := r.Validate()
-		_ = r.matches(service, req(method, reqPath))
-		s := NewSet(func() float64 { return draw })
+	f.Fuzz(func(t *testing.T, service, p, method string, status int, latencyText string, prob float64, count int, reqPath string, draw float64) {
+		r := api.FaultRule{Service: api.Service(service), Path: p, Method: method, Status: status, Latency: latencyText, Probability: prob, Count: count}
+		latency, err := Validate(r, served)
+		_ = (&rule{FaultRule: r}).matches(api.Service(service), req(method, reqPath))
+		s := NewSet(func() float64 { return draw }, served...)
 		s.sleep = func(time.Duration) {}
 		added, addErr := s.Add(r)
 		if (err == nil) != (addErr == nil) {
@@ -491,8 +495,8 @@ func FuzzRule(f *testing.F) {
 		if addErr != nil {
 			return
 		}
-		if added.Latency != "" && added.latency < 0 {
-			t.Fatalf("a valid rule with negative latency %v", added.latency)
+		if added.Latency != "" && latency < 0 {
+			t.Fatalf("a valid rule with negative latency %v", latency)
 		}
 		if added.Status != 0 && (added.Status < 100 || added.Status > 599) {
 			t.Fatalf("a valid rule with status %d", added.Status)
@@ -502,7 +506,7 @@ func FuzzRule(f *testing.F) {
 		if hr.Method == "" {
 			hr.Method = http.MethodGet
 		}
-		s.Middleware(service)(http.NotFoundHandler()).ServeHTTP(w, hr)
+		s.Middleware(api.Service(service))(http.NotFoundHandler()).ServeHTTP(w, hr)
 		if fired := w.Header().Get("X-Azsim-Fault"); fired != "" && fired != added.ID {
 			t.Fatalf("fault header %q, want %q", fired, added.ID)
 		}

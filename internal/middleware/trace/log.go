@@ -3,32 +3,34 @@ package trace
 import (
 	"strconv"
 	"sync"
+
+	"github.com/azsim/azsim/api"
 )
 
 // Hinter explains a decision: it returns the hint for a known pitfall, or "".
-type Hinter func(d Decision) string
+type Hinter func(d api.Decision) *api.Hint
 
 // Log keeps the most recent decisions in memory, correlates them into flows,
 // adds hints, and streams them to subscribers. It is a Recorder.
 type Log struct {
 	mu     sync.Mutex
 	size   int
-	ring   []Decision
+	ring   []api.Decision
 	seq    uint64
 	flows  map[string]string // token ID → flow ID
 	order  []string          // token IDs, oldest first, to bound flows
-	subs   map[chan Decision]struct{}
+	subs   map[chan api.Decision]struct{}
 	hinter Hinter
 }
 
 // NewLog keeps the last size decisions.
 func NewLog(size int, hinter Hinter) *Log {
-	return &Log{size: size, flows: map[string]string{}, subs: map[chan Decision]struct{}{}, hinter: hinter}
+	return &Log{size: size, flows: map[string]string{}, subs: map[chan api.Decision]struct{}{}, hinter: hinter}
 }
 
 // Record implements Recorder.
-func (l *Log) Record(d Decision) {
-	if l.hinter != nil && d.Hint == "" && d.Outcome != Allow {
+func (l *Log) Record(d api.Decision) {
+	if l.hinter != nil && d.Hint == nil && d.Outcome != api.OutcomeAllow {
 		d.Hint = l.hinter(d)
 	}
 	l.mu.Lock()
@@ -50,7 +52,7 @@ func (l *Log) Record(d Decision) {
 
 // flowOf finds the flow of the token presented, or starts one; the token
 // minted joins the same flow.
-func (l *Log) flowOf(d Decision) string {
+func (l *Log) flowOf(d api.Decision) string {
 	flow := ""
 	if d.TokenIn != "" {
 		flow = l.flows[d.TokenIn]
@@ -78,10 +80,10 @@ func (l *Log) remember(id, flow string) {
 }
 
 // Recent returns the decisions after sequence number since, oldest first.
-func (l *Log) Recent(since uint64) []Decision {
+func (l *Log) Recent(since uint64) []api.Decision {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var out []Decision
+	var out []api.Decision
 	for _, d := range l.ring {
 		if d.Seq > since {
 			out = append(out, d)
@@ -91,8 +93,8 @@ func (l *Log) Recent(since uint64) []Decision {
 }
 
 // Subscribe streams new decisions until cancel is called.
-func (l *Log) Subscribe() (<-chan Decision, func()) {
-	ch := make(chan Decision, 256)
+func (l *Log) Subscribe() (<-chan api.Decision, func()) {
+	ch := make(chan api.Decision, 256)
 	l.mu.Lock()
 	l.subs[ch] = struct{}{}
 	l.mu.Unlock()

@@ -8,9 +8,11 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/azsim/azsim/api"
 )
 
-func seqs(ds []Decision) []uint64 {
+func seqs(ds []api.Decision) []uint64 {
 	out := make([]uint64, 0, len(ds))
 	for _, d := range ds {
 		out = append(out, d.Seq)
@@ -41,7 +43,7 @@ func TestLogRingAndRecent(t *testing.T) {
 			t.Parallel()
 			l := NewLog(tc.size, nil)
 			for i := 0; i < tc.records; i++ {
-				l.Record(Decision{Path: fmt.Sprint(i)})
+				l.Record(api.Decision{Path: fmt.Sprint(i)})
 			}
 			got := l.Recent(tc.since)
 			assert.Equal(t, tc.want, seqs(got))
@@ -99,7 +101,7 @@ func TestLogFlows(t *testing.T) {
 			t.Parallel()
 			l := NewLog(100, nil)
 			for i, s := range tc.steps {
-				l.Record(Decision{TokenIn: s.in, TokenOut: s.out})
+				l.Record(api.Decision{TokenIn: s.in, TokenOut: s.out})
 				ds := l.Recent(uint64(i))
 				require.Len(t, ds, 1)
 				assert.Equal(t, s.flow, ds[0].Flow, "step %d (%s → %s)", i, s.in, s.out)
@@ -113,16 +115,16 @@ func TestLogRemembersBoundedTokenIDs(t *testing.T) {
 	const size = 2 // the log remembers 4*size token IDs
 	l := NewLog(size, nil)
 	for i := range 20 {
-		l.Record(Decision{TokenOut: fmt.Sprintf("t%d", i)})
+		l.Record(api.Decision{TokenOut: fmt.Sprintf("t%d", i)})
 	}
 	l.mu.Lock()
 	assert.LessOrEqual(t, len(l.flows), 4*size)
 	assert.Len(t, l.order, len(l.flows))
 	l.mu.Unlock()
 
-	l.Record(Decision{TokenIn: "t19"})
+	l.Record(api.Decision{TokenIn: "t19"})
 	assert.Equal(t, "f20", l.Recent(20)[0].Flow, "a recent token still correlates")
-	l.Record(Decision{TokenIn: "t0"})
+	l.Record(api.Decision{TokenIn: "t0"})
 	assert.Equal(t, "f22", l.Recent(21)[0].Flow, "a forgotten token starts a new flow")
 
 	l.mu.Lock()
@@ -135,48 +137,48 @@ func TestLogHinter(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name     string
-		d        Decision
+		d        api.Decision
 		called   bool
 		wantHint string
 	}{
-		{"allow is not hinted", Decision{Outcome: Allow}, false, ""},
-		{"deny is hinted", Decision{Outcome: Deny}, true, "hint for deny"},
-		{"error is hinted", Decision{Outcome: Error}, true, "hint for error"},
-		{"no outcome is hinted", Decision{}, true, "hint for "},
-		{"an existing hint is kept", Decision{Outcome: Deny, Hint: "given"}, false, "given"},
+		{"allow is not hinted", api.Decision{Outcome: api.OutcomeAllow}, false, ""},
+		{"deny is hinted", api.Decision{Outcome: api.OutcomeDeny}, true, "hint for deny"},
+		{"error is hinted", api.Decision{Outcome: api.OutcomeError}, true, "hint for error"},
+		{"no outcome is hinted", api.Decision{}, true, "hint for "},
+		{"an existing hint is kept", api.Decision{Outcome: api.OutcomeDeny, Hint: &api.Hint{Text: "given"}}, false, "given"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			var calls atomic.Int32
-			l := NewLog(10, func(d Decision) string {
+			l := NewLog(10, func(d api.Decision) *api.Hint {
 				calls.Add(1)
-				return "hint for " + d.Outcome
+				return &api.Hint{Text: "hint for " + string(d.Outcome)}
 			})
 			l.Record(tc.d)
 			assert.Equal(t, tc.called, calls.Load() == 1)
-			assert.Equal(t, tc.wantHint, l.Recent(0)[0].Hint)
+			assert.Equal(t, tc.wantHint, l.Recent(0)[0].Hint.String())
 		})
 	}
 }
 
 func TestLogHinterReturningEmpty(t *testing.T) {
 	t.Parallel()
-	l := NewLog(10, func(Decision) string { return "" })
-	l.Record(Decision{Outcome: Deny})
-	assert.Empty(t, l.Recent(0)[0].Hint)
+	l := NewLog(10, func(api.Decision) *api.Hint { return nil })
+	l.Record(api.Decision{Outcome: api.OutcomeDeny})
+	assert.Empty(t, l.Recent(0)[0].Hint.String())
 }
 
 func TestLogSubscribe(t *testing.T) {
 	t.Parallel()
 	l := NewLog(10, nil)
-	l.Record(Decision{Path: "before"})
+	l.Record(api.Decision{Path: "before"})
 	ch1, cancel1 := l.Subscribe()
 	ch2, cancel2 := l.Subscribe()
 	defer cancel2()
 	assert.Empty(t, ch1, "a subscriber sees only new decisions")
 
-	l.Record(Decision{Path: "one", TokenOut: "t"})
-	for _, ch := range []<-chan Decision{ch1, ch2} {
+	l.Record(api.Decision{Path: "one", TokenOut: "t"})
+	for _, ch := range []<-chan api.Decision{ch1, ch2} {
 		require.Len(t, ch, 1)
 		d := <-ch
 		assert.Equal(t, "one", d.Path)
@@ -186,7 +188,7 @@ func TestLogSubscribe(t *testing.T) {
 
 	cancel1()
 	cancel1() // idempotent
-	l.Record(Decision{Path: "two"})
+	l.Record(api.Decision{Path: "two"})
 	assert.Empty(t, ch1, "no decision after cancel")
 	require.Len(t, ch2, 1)
 	assert.Equal(t, "two", (<-ch2).Path)
@@ -199,7 +201,7 @@ func TestLogSlowSubscriberNeverBlocks(t *testing.T) {
 	defer cancel()
 	n := cap(ch) + 50
 	for i := 0; i < n; i++ {
-		l.Record(Decision{}) // would deadlock if Record blocked on a full channel
+		l.Record(api.Decision{}) // would deadlock if Record blocked on a full channel
 	}
 	assert.Len(t, ch, cap(ch), "the channel is full")
 	assert.Equal(t, uint64(1), (<-ch).Seq, "the subscriber keeps the oldest and misses the rest")
@@ -209,7 +211,7 @@ func TestLogSlowSubscriberNeverBlocks(t *testing.T) {
 func TestLogConcurrentRecord(t *testing.T) {
 	t.Parallel()
 	const writers, each = 8, 200
-	l := NewLog(writers*each, func(d Decision) string { return "h" })
+	l := NewLog(writers*each, func(d api.Decision) *api.Hint { return &api.Hint{Text: "h"} })
 	ch, cancel := l.Subscribe()
 	defer cancel()
 	var wg sync.WaitGroup
@@ -221,7 +223,7 @@ func TestLogConcurrentRecord(t *testing.T) {
 				if i > 0 {
 					prev = fmt.Sprintf("w%d-%d", w, i-1)
 				}
-				l.Record(Decision{Outcome: Deny, TokenIn: prev, TokenOut: id})
+				l.Record(api.Decision{Outcome: api.OutcomeDeny, TokenIn: prev, TokenOut: id})
 			}
 		})
 	}
@@ -244,7 +246,7 @@ func TestLogConcurrentRecord(t *testing.T) {
 		assert.False(t, seen[d.Seq])
 		seen[d.Seq] = true
 		flows[d.Flow] = true
-		assert.Equal(t, "h", d.Hint)
+		assert.Equal(t, "h", d.Hint.String())
 	}
 	assert.Len(t, flows, writers, "each writer's chain of tokens is one flow")
 	assert.NotEmpty(t, ch)

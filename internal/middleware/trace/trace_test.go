@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/azsim/azsim/api"
 )
 
 type fixedClock time.Time
@@ -19,16 +21,16 @@ func (c fixedClock) Now() time.Time { return time.Time(c) }
 // collector is a Recorder that keeps every decision.
 type collector struct {
 	mu sync.Mutex
-	ds []Decision
+	ds []api.Decision
 }
 
-func (c *collector) Record(d Decision) {
+func (c *collector) Record(d api.Decision) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.ds = append(c.ds, d)
 }
 
-func (c *collector) only(t *testing.T) Decision {
+func (c *collector) only(t *testing.T) api.Decision {
 	t.Helper()
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -37,7 +39,7 @@ func (c *collector) only(t *testing.T) Decision {
 }
 
 // serve runs h behind Middleware and returns the decision it recorded.
-func serve(t *testing.T, h http.HandlerFunc) (Decision, *httptest.ResponseRecorder) {
+func serve(t *testing.T, h http.HandlerFunc) (api.Decision, *httptest.ResponseRecorder) {
 	t.Helper()
 	rec := &collector{}
 	t0 := time.Date(2025, 1, 2, 3, 4, 5, 0, time.FixedZone("X", 3600))
@@ -49,7 +51,7 @@ func serve(t *testing.T, h http.HandlerFunc) (Decision, *httptest.ResponseRecord
 	d := rec.only(t)
 	assert.Equal(t, t0.UTC(), d.Time)
 	assert.Equal(t, time.UTC, d.Time.Location())
-	assert.Equal(t, "acr", d.Service)
+	assert.Equal(t, api.ServiceACR, d.Service)
 	assert.Equal(t, http.MethodPost, d.Method)
 	assert.Equal(t, "azsimacr.azurecr.io", d.Host)
 	assert.Equal(t, "/oauth2/token", d.Path)
@@ -63,31 +65,31 @@ func TestMiddlewareStatusAndOutcome(t *testing.T) {
 		name    string
 		h       http.HandlerFunc
 		status  int
-		outcome string
+		outcome api.Outcome
 	}{
-		{"write without WriteHeader", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) }, 200, Allow},
-		{"nothing written", func(http.ResponseWriter, *http.Request) {}, 200, Allow},
-		{"created", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(201) }, 201, Allow},
-		{"redirect", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(307) }, 307, Allow},
-		{"bad request", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(400) }, 400, Deny},
-		{"unauthorized", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(401) }, 401, Deny},
-		{"not found", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(404) }, 404, Deny},
-		{"too many requests", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(429) }, 429, Deny},
-		{"499", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(499) }, 499, Deny},
-		{"internal error", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(500) }, 500, Error},
-		{"unavailable", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(503) }, 503, Error},
+		{"write without WriteHeader", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) }, 200, api.OutcomeAllow},
+		{"nothing written", func(http.ResponseWriter, *http.Request) {}, 200, api.OutcomeAllow},
+		{"created", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(201) }, 201, api.OutcomeAllow},
+		{"redirect", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(307) }, 307, api.OutcomeAllow},
+		{"bad request", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(400) }, 400, api.OutcomeDeny},
+		{"unauthorized", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(401) }, 401, api.OutcomeDeny},
+		{"not found", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(404) }, 404, api.OutcomeDeny},
+		{"too many requests", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(429) }, 429, api.OutcomeDeny},
+		{"499", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(499) }, 499, api.OutcomeDeny},
+		{"internal error", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(500) }, 500, api.OutcomeError},
+		{"unavailable", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(503) }, 503, api.OutcomeError},
 		{"first WriteHeader wins", func(w http.ResponseWriter, _ *http.Request) {
 			w.WriteHeader(403)
 			w.WriteHeader(500)
-		}, 403, Deny},
+		}, 403, api.OutcomeDeny},
 		{"WriteHeader then Write", func(w http.ResponseWriter, _ *http.Request) {
 			w.WriteHeader(401)
 			_, _ = w.Write([]byte("no"))
-		}, 401, Deny},
+		}, 401, api.OutcomeDeny},
 		{"annotated outcome wins", func(w http.ResponseWriter, r *http.Request) {
-			Annotate(r, func(d *Decision) { d.Outcome = Deny })
+			Annotate(r, func(d *api.Decision) { d.Outcome = api.OutcomeDeny })
 			w.WriteHeader(200)
-		}, 200, Deny},
+		}, 200, api.OutcomeDeny},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -102,11 +104,11 @@ func TestMiddlewareStatusAndOutcome(t *testing.T) {
 func TestMiddlewareAnnotations(t *testing.T) {
 	t.Parallel()
 	d, _ := serve(t, func(w http.ResponseWriter, r *http.Request) {
-		Annotate(r, func(d *Decision) {
+		Annotate(r, func(d *api.Decision) {
 			d.Principal, d.PrincipalID = "aks1-agentpool", "oid"
 			d.TokenIn = "jti-in"
 		})
-		AnnotateContext(r.Context(), func(d *Decision) {
+		AnnotateContext(r.Context(), func(d *api.Decision) {
 			d.Error, d.Reason = "UNAUTHORIZED", "no role"
 			d.TokenOut = "jti-out"
 		})
@@ -121,8 +123,8 @@ func TestMiddlewareAnnotations(t *testing.T) {
 	assert.Equal(t, "no role", d.Reason)
 	assert.Equal(t, "jti-in", d.TokenIn)
 	assert.Equal(t, "jti-out", d.TokenOut)
-	assert.Equal(t, map[string]string{"registry": "azsimacr.azurecr.io", "repository": "hello2"}, d.Facts)
-	assert.Equal(t, Deny, d.Outcome)
+	assert.Equal(t, api.Facts{"registry": "azsimacr.azurecr.io", "repository": "hello2"}, d.Facts)
+	assert.Equal(t, api.OutcomeDeny, d.Outcome)
 }
 
 func TestMiddlewareFactsNilWithoutAnnotation(t *testing.T) {
@@ -147,12 +149,12 @@ func TestAnnotateNotTraced(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name string
-		call func(r *http.Request, f func(*Decision))
+		call func(r *http.Request, f func(*api.Decision))
 	}{
-		{"Annotate", func(r *http.Request, f func(*Decision)) { Annotate(r, f) }},
-		{"AnnotateContext", func(r *http.Request, f func(*Decision)) { AnnotateContext(r.Context(), f) }},
-		{"AnnotateContext background", func(_ *http.Request, f func(*Decision)) { AnnotateContext(context.Background(), f) }},
-		{"AnnotateContext wrong value type", func(_ *http.Request, f func(*Decision)) {
+		{"Annotate", func(r *http.Request, f func(*api.Decision)) { Annotate(r, f) }},
+		{"AnnotateContext", func(r *http.Request, f func(*api.Decision)) { AnnotateContext(r.Context(), f) }},
+		{"AnnotateContext background", func(_ *http.Request, f func(*api.Decision)) { AnnotateContext(context.Background(), f) }},
+		{"AnnotateContext wrong value type", func(_ *http.Request, f func(*api.Decision)) {
 			AnnotateContext(context.WithValue(context.Background(), ctxKey{}, "not a holder"), f)
 		}},
 	} {
@@ -160,7 +162,7 @@ func TestAnnotateNotTraced(t *testing.T) {
 			t.Parallel()
 			r := httptest.NewRequest(http.MethodGet, "/", nil)
 			called := false
-			tc.call(r, func(*Decision) { called = true })
+			tc.call(r, func(*api.Decision) { called = true })
 			assert.False(t, called, "f must not run for an untraced request")
 		})
 	}
