@@ -9,9 +9,10 @@ import (
 // simulator traces and faults can target.
 type Service string
 
-// The services. ACR's token service (/oauth2/*, the challenge, /acr/v1) and
-// its registry data plane (/v2/ manifests, blobs, uploads) are traced apart,
-// as they refuse for different reasons.
+// The services. A login server's token endpoints and metadata API
+// (/oauth2/..., /acr/v1/...) are ACR; its registry API (/v2/..., the
+// challenge included) is the registry. They are traced apart, as they
+// refuse for different reasons.
 const (
 	ServiceEntra    Service = "entra"
 	ServiceOIDC     Service = "oidc"
@@ -85,6 +86,9 @@ const (
 	FactTokenScopes FactKey = "tokenScopes"
 	// Faults.
 	FactFault FactKey = "fault"
+	// FactExplainedBy is the sequence number of the earlier decision of the
+	// same flow whose hint explains this one.
+	FactExplainedBy FactKey = "explainedBy"
 )
 
 // Facts are a decision's structured facts.

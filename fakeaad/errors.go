@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/internal/platform/ids"
 )
 
@@ -16,6 +17,15 @@ type aadError struct {
 	code   string // OAuth "error"
 	number int    // AADSTS number
 	text   string // description without the AADSTS prefix and trace suffix
+	// hint explains the refusal by a known pitfall, derived from what the
+	// refusing check compared (hints.go).
+	hint *api.Hint
+}
+
+// with attaches a hint.
+func (e *aadError) with(h *api.Hint) *aadError {
+	e.hint = h
+	return e
 }
 
 func (e *aadError) Error() string { return fmt.Sprintf("AADSTS%d: %s", e.number, e.text) }

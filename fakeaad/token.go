@@ -41,6 +41,7 @@ func (e *Entra) token(v2 bool) http.HandlerFunc {
 		if aerr != nil {
 			trace.Annotate(r, func(d *api.Decision) {
 				d.Error, d.Reason = fmt.Sprintf("AADSTS%d", aerr.number), aerr.text
+				d.Hint = aerr.hint
 			})
 			e.opts.logger.Info("token request refused", "path", r.URL.Path, "code", aerr.number, "client_id", clipLog(r.PostForm.Get("client_id")))
 			writeError(w, r, e.now(), aerr)
@@ -69,12 +70,13 @@ func (e *Entra) issue(r *http.Request, v2 bool) (any, *aadError) {
 	}
 	trace.Annotate(r, func(d *api.Decision) {
 		d.Resource = req.resource
-		d.Facts["clientId"], d.Facts["tenant"] = req.clientID, tenant.ID
+		d.Facts[api.FactClientID], d.Facts[api.FactTenant] = req.clientID, tenant.ID
 	})
 	p, ok := ix.PrincipalByClientID(req.clientID)
 	if !ok || p.TenantID != tenant.ID || p.Kind == world.KindSystemAssigned {
 		return nil, newError(http.StatusBadRequest, "unauthorized_client", 700016,
-			"Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", req.clientID, tenant.Name)
+			"Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", req.clientID, tenant.Name).
+			with(unknownClientHint(req.clientID, tenant.ID))
 	}
 	trace.Annotate(r, func(d *api.Decision) { d.Principal, d.PrincipalID = p.Name, p.ObjectID })
 	acr, aerr := e.authenticate(r, req, p)
@@ -83,7 +85,8 @@ func (e *Entra) issue(r *http.Request, v2 bool) (any, *aadError) {
 	}
 	if !knownResource(ix, req.resource) {
 		return nil, newError(http.StatusBadRequest, "invalid_resource", 500011,
-			"The resource principal named %s was not found in the tenant named %s. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.", req.resource, tenant.Name)
+			"The resource principal named %s was not found in the tenant named %s. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.", req.resource, tenant.Name).
+			with(unknownResourceHint(req.resource))
 	}
 	tok, err := e.mint(p, req.resource, acr, e.opts.appLifetime)
 	if err != nil {
@@ -143,7 +146,8 @@ func resourceFromScope(scope string) (string, *aadError) {
 	}
 	if !strings.HasSuffix(resources[0], "/.default") || resources[0] == "/.default" {
 		return "", newError(http.StatusBadRequest, "invalid_scope", 1002012,
-			"The provided value for scope %s is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).", resources[0])
+			"The provided value for scope %s is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).", resources[0]).
+			with(scopeHint(resources[0]))
 	}
 	return strings.TrimSuffix(resources[0], "/.default"), nil
 }

@@ -103,12 +103,12 @@ func (a *ACR) dataPlane(w http.ResponseWriter, rc *reqCtx) error {
 
 func (a *ACR) authorize(rc *reqCtx, nd *need) error {
 	trace.Annotate(rc.r, func(d *api.Decision) {
-		d.Facts[factRegistry] = rc.reg.LoginServer
+		d.Facts[api.FactRegistry] = rc.reg.LoginServer
 		if nd != nil {
 			d.Resource = nd.typ + ":" + nd.name + ":" + nd.action
 		}
 		if nd != nil && nd.typ == typeRepository {
-			d.Facts[factRepository], d.Facts[factActions] = nd.name, nd.action
+			d.Facts[api.FactRepository], d.Facts[api.FactActions] = nd.name, nd.action
 		}
 	})
 	scheme, cred, _ := strings.Cut(rc.r.Header.Get("Authorization"), " ")
@@ -131,12 +131,15 @@ func (a *ACR) authorizeBearer(rc *reqCtx, nd *need, raw string) error {
 	}
 	trace.Annotate(rc.r, func(d *api.Decision) {
 		d.TokenIn, d.PrincipalID = c.JTI, c.Sub
-		d.Facts[factTokenScopes] = scopesOf(*c.Access)
+		d.Facts[api.FactTokenScopes] = scopesOf(*c.Access)
 	})
 	if p, ok := rc.ix.PrincipalByObjectID(c.Sub); ok {
 		trace.Annotate(rc.r, func(d *api.Decision) { d.Principal = p.Name })
 	}
 	if nd != nil && !allows(*c.Access, nd.typ, nd.name, nd.action) {
+		if h := scopeMismatchHint(*c.Access, nd); h != nil {
+			trace.Annotate(rc.r, func(d *api.Decision) { d.Hint = h })
+		}
 		return challengeError(rc, nd, errInsufficientScope, "the access token does not grant "+nd.challengeScope())
 	}
 	return nil

@@ -111,12 +111,13 @@ func (a *ACR) entraSubject(rc *reqCtx, raw, tenant string) (subject, error) {
 	}
 	trace.Annotate(rc.r, func(d *api.Decision) {
 		d.TokenIn, d.PrincipalID = c.UTI, c.OID
-		d.Facts[factRegistry] = rc.reg.LoginServer
-		d.Facts["audience"] = c.Aud
+		d.Facts[api.FactRegistry] = rc.reg.LoginServer
+		d.Facts[api.FactAudience] = c.Aud
 	})
 	switch {
 	case containsFold(armAudiences, c.Aud):
 		if !rc.reg.ArmAudienceAllowed() {
+			trace.Annotate(rc.r, func(d *api.Decision) { d.Hint = armDisallowedHint(rc.reg) })
 			return subject{}, unauthorized(msgArmDisallow, msgArmDisallow+": ARM audience "+c.Aud+", but authenticationAsArm is disabled on "+rc.reg.Name)
 		}
 	case !containsFold(acrAudiences, c.Aud):

@@ -47,7 +47,7 @@ func (s subject) sub(rc *reqCtx) string {
 func (s subject) annotate(rc *reqCtx) {
 	trace.Annotate(rc.r, func(d *api.Decision) {
 		d.TokenIn = s.tokenIn
-		d.Facts[factRegistry] = rc.reg.LoginServer
+		d.Facts[api.FactRegistry] = rc.reg.LoginServer
 		switch s.kind {
 		case subjectPrincipal:
 			d.Principal, d.PrincipalID = s.principal.Name, s.principal.ObjectID
@@ -135,16 +135,17 @@ func (a *ACR) basicSubject(rc *reqCtx, user, pass string) (subject, error) {
 var allRepositoryActions = []string{world.ActionPull, world.ActionMetadataRead, world.ActionPush,
 	world.ActionMetadataWrite, world.ActionDelete}
 
-// held returns the repository actions s holds on repo now, with the
-// reasons the world gives (protocols.md 4.1, 4.2).
-func held(rc *reqCtx, s subject, repo string) ([]string, []string) {
-	var acts, why []string
+// held returns the repository actions s holds on repo now, with the role
+// assignments weighed for a principal (protocols.md 4.1, 4.2).
+func held(rc *reqCtx, s subject, repo string) ([]string, world.Grant) {
+	var acts []string
+	var g world.Grant
 	switch s.kind {
 	case subjectAdmin:
 		acts = slices.Clone(allRepositoryActions)
 	case subjectPrincipal:
-		g := rc.ix.RepositoryActions(s.principal.ObjectID, rc.reg, repo, rc.now)
-		acts, why = g.Allowed, g.Considered
+		g = rc.ix.RepositoryActions(s.principal.ObjectID, rc.reg, repo, rc.now)
+		acts = slices.Clone(g.Allowed)
 	}
 	if rc.reg.AnonymousPull && !slices.Contains(acts, world.ActionPull) {
 		acts = append(acts, world.ActionPull)
@@ -152,7 +153,7 @@ func held(rc *reqCtx, s subject, repo string) ([]string, []string) {
 	if s.limit != nil {
 		acts = slices.DeleteFunc(acts, func(act string) bool { return !allows(*s.limit, typeRepository, repo, act) })
 	}
-	return acts, why
+	return acts, g
 }
 
 func catalogHeld(rc *reqCtx, s subject) bool {
@@ -162,16 +163,18 @@ func catalogHeld(rc *reqCtx, s subject) bool {
 }
 
 // grant computes the access of a token for the requested scopes at this
-// moment; denied and unknown actions are dropped (protocols.md 3.3).
+// moment; denied and unknown actions are dropped (protocols.md 3.3). The
+// decision records the role assignments weighed and, for the first
+// repository action denied, the hint derived from them.
 func grant(rc *reqCtx, s subject, scopes []Scope) []Access {
 	out := []Access{}
-	var denied, why []string
+	g := grantNotes{}
 	for _, sc := range scopes {
 		e := Access{Type: sc.Type, Name: sc.Name, Actions: []string{}}
 		switch {
 		case sc.Type == typeRepository:
-			acts, w := held(rc, s, sc.Name)
-			why = append(why, w...)
+			acts, wg := held(rc, s, sc.Name)
+			g.why = append(g.why, wg.Considered(rc.reg)...)
 			for _, req := range sc.Actions {
 				for _, act := range acts {
 					if (req == act || req == actionAll) && !slices.Contains(e.Actions, act) {
@@ -179,25 +182,50 @@ func grant(rc *reqCtx, s subject, scopes []Scope) []Access {
 					}
 				}
 				if req != actionAll && !slices.Contains(acts, req) {
-					denied = append(denied, sc.Type+":"+sc.Name+":"+req)
+					g.deny(sc.Type+":"+sc.Name+":"+req, func() *api.Hint { return rbacHint(rc, s, sc.Name, req, wg) })
 				}
 			}
+			g.considered = append(g.considered, considered(rc, wg)...)
 		case sc.Type == typeRegistry && sc.Name == nameCatalog && slices.Contains(sc.Actions, actionAll):
 			if catalogHeld(rc, s) {
 				e.Actions = []string{actionAll}
 			} else {
-				denied = append(denied, sc.String())
+				g.deny(sc.String(), nil)
 			}
 		default:
-			denied = append(denied, sc.String())
+			g.deny(sc.String(), nil)
 		}
 		out = append(out, e)
 	}
-	annotateGrant(rc, scopes, out, denied, why)
+	annotateGrant(rc, scopes, out, g)
 	return out
 }
 
-func annotateGrant(rc *reqCtx, scopes []Scope, granted []Access, denied, why []string) {
+// grantNotes collects what a grant denied and why, for the decision.
+type grantNotes struct {
+	denied, why []string
+	considered  []api.Considered
+	hint        *api.Hint
+}
+
+// deny records a denied scope; the first denial with an explanation gives
+// the decision its hint.
+func (g *grantNotes) deny(scope string, explain func() *api.Hint) {
+	g.denied = append(g.denied, scope)
+	if g.hint == nil && explain != nil {
+		g.hint = explain()
+	}
+}
+
+func considered(rc *reqCtx, g world.Grant) []api.Considered {
+	out := make([]api.Considered, 0, len(g.Checks))
+	for _, c := range g.Checks {
+		out = append(out, c.Considered(rc.reg))
+	}
+	return out
+}
+
+func annotateGrant(rc *reqCtx, scopes []Scope, granted []Access, g grantNotes) {
 	var req []string
 	for _, sc := range scopes {
 		req = append(req, sc.String())
@@ -206,29 +234,22 @@ func annotateGrant(rc *reqCtx, scopes []Scope, granted []Access, denied, why []s
 		d.Resource = strings.Join(req, " ")
 		for i, sc := range scopes {
 			if sc.Type == typeRepository {
-				d.Facts[factRepository] = sc.Name
-				d.Facts[factActions] = strings.Join(sc.Actions, ",")
-				d.Facts[factGranted] = strings.Join(granted[i].Actions, ",")
+				d.Facts[api.FactRepository] = sc.Name
+				d.Facts[api.FactActions] = strings.Join(sc.Actions, ",")
+				d.Facts[api.FactGranted] = strings.Join(granted[i].Actions, ",")
 				break
 			}
 		}
-		if len(denied) > 0 {
-			d.Reason = "not granted: " + strings.Join(denied, " ")
-			if len(why) > 0 {
-				d.Reason += "; " + strings.Join(slices.Compact(why), "; ")
+		d.Considered = append(d.Considered, g.considered...)
+		if len(g.denied) > 0 {
+			d.Reason = "not granted: " + strings.Join(g.denied, " ")
+			if len(g.why) > 0 {
+				d.Reason += "; " + strings.Join(slices.Compact(g.why), "; ")
 			}
+			d.Hint = g.hint
 		}
 	})
 }
-
-// Decision facts, as internal/diagnose reads them.
-const (
-	factRegistry    = "registry"    // login server
-	factRepository  = "repository"  // repository asked for
-	factActions     = "actions"     // actions asked for, comma-separated
-	factGranted     = "granted"     // actions granted, comma-separated
-	factTokenScopes = "tokenScopes" // scopes the presented access token carries
-)
 
 // scopesOf renders an access claim as scopes, for the trace.
 func scopesOf(access []Access) string {

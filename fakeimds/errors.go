@@ -80,6 +80,8 @@ type apiError struct {
 	status int
 	body   any
 	reason string // for the log only
+	// hint explains the refusal by a known pitfall (hints.go).
+	hint *api.Hint
 }
 
 func (e *apiError) Error() string { return fmt.Sprintf("%d %s", e.status, e.reason) }
@@ -152,7 +154,10 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	}
 	trace.Annotate(r, func(d *api.Decision) {
 		d.Error, d.Reason = errorText(ae.body), ae.reason
-		d.Facts["pool"] = h.pool
+		d.Facts[api.FactPool] = h.pool
+		if ae.hint != nil {
+			d.Hint = ae.hint
+		}
 	})
 	h.log.LogAttrs(r.Context(), slog.LevelInfo, "imds request refused",
 		slog.String("pool", h.pool), slog.String("method", r.Method), slog.String("path", r.URL.Path),

@@ -161,7 +161,10 @@ func (h *handler) notFound(_ http.ResponseWriter, r *http.Request) error {
 func (h *handler) checkHeaders(r *http.Request, identity bool) error {
 	if r.Header.Get("Metadata") != "true" {
 		if identity {
-			return invalidRequest(descMetadataHeader)
+			e := invalidRequest(descMetadataHeader)
+			e.hint = &api.Hint{Pitfall: "imds-metadata-header", Fix: "send the header Metadata: true",
+				Text: "IMDS requires the header 'Metadata: true' (an SSRF guard)"}
+			return e
 		}
 		return instanceError(http.StatusBadRequest, "Bad request. "+descMetadataHeader) // [L]
 	}
@@ -174,13 +177,15 @@ func (h *handler) checkHeaders(r *http.Request, identity bool) error {
 	return nil
 }
 
-// nodePool resolves the pool in the current world.
-func (h *handler) nodePool() (*world.NodePoolInfo, error) {
-	np, ok := h.store.Snapshot().NodePool(h.pool)
+// nodePool resolves the pool in the current world; the snapshot it was
+// found in comes with it, so that one request decides on one world.
+func (h *handler) nodePool() (*world.Index, *world.NodePoolInfo, error) {
+	ix := h.store.Snapshot()
+	np, ok := ix.NodePool(h.pool)
 	if !ok {
-		return nil, errPoolGone(h.pool)
+		return nil, nil, errPoolGone(h.pool)
 	}
-	return np, nil
+	return ix, np, nil
 }
 
 // writeJSON writes v without a trailing newline and without HTML escaping,

@@ -81,7 +81,7 @@ func (h *handler) instance(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	np, err := h.nodePool()
+	_, np, err := h.nodePool()
 	if err != nil {
 		return err
 	}

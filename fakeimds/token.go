@@ -37,20 +37,21 @@ func (h *handler) token(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	np, err := h.nodePool()
+	ix, np, err := h.nodePool()
 	if err != nil {
 		return err
 	}
 	trace.Annotate(r, func(d *api.Decision) {
 		d.Resource = req.Resource
-		d.Facts["pool"], d.Facts["vmss"] = h.pool, np.VMSS
+		d.Facts[api.FactPool], d.Facts[api.FactVMSS] = h.pool, np.VMSS
 		if req.Selector.Name != "" {
-			d.Facts["selector"] = req.Selector.Name + "=" + req.Selector.Value
+			d.Facts[api.FactSelector] = req.Selector.Name + "=" + req.Selector.Value
 		}
+		d.Considered = append(d.Considered, vmssIdentities(np, req.Selector)...)
 	})
 	p, err := selectIdentity(np, req.Selector)
 	if err != nil {
-		return err
+		return explainSelection(ix, np, req.Selector, err)
 	}
 	trace.Annotate(r, func(d *api.Decision) { d.Principal, d.PrincipalID = p.Name, p.ObjectID })
 	tok, err := h.issuer.IssueManagedIdentityToken(p, req.mintResource())

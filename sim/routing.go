@@ -16,7 +16,7 @@ func (s *Sim) hostRouter() http.Handler {
 	entra, issuer := s.wrap(api.ServiceEntra, s.Entra), s.wrap(api.ServiceOIDC, s.Issuer)
 	var acr http.Handler
 	if s.ACR != nil {
-		acr = s.wrap(api.ServiceACR, s.ACR)
+		acr = s.registryOrToken(s.wrap(api.ServiceACR, s.ACR), s.wrap(api.ServiceRegistry, s.ACR))
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		host := strings.ToLower(r.Host)
@@ -51,4 +51,17 @@ func isIssuerHost(ix *world.Index, host string) bool {
 		}
 	}
 	return false
+}
+
+// registryOrToken traces ACR's registry API (/v2/...) as the registry
+// service and the rest of the login server (/oauth2/..., /acr/v1/...) as
+// ACR, so that decisions and fault rules can tell them apart.
+func (s *Sim) registryOrToken(token, registry http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v2" || strings.HasPrefix(r.URL.Path, "/v2/") {
+			registry.ServeHTTP(w, r)
+			return
+		}
+		token.ServeHTTP(w, r)
+	})
 }

@@ -19,7 +19,6 @@ import (
 	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/fakeaad"
 	"github.com/azsim/azsim/fakeoidc"
-	"github.com/azsim/azsim/internal/diagnose"
 	"github.com/azsim/azsim/internal/middleware/faults"
 	"github.com/azsim/azsim/internal/middleware/trace"
 	"github.com/azsim/azsim/internal/platform/certs"
@@ -78,7 +77,7 @@ func New(opts ...Option) (*Sim, error) {
 		return nil, err
 	}
 	s := &Sim{opts: o, Store: store, State: dir, CA: ca, imds: map[string]string{},
-		Trace: trace.NewLog(traceSize, diagnose.Hinter(store)), Faults: faults.NewSet(nil, api.ServiceEntra, api.ServiceOIDC, api.ServiceIMDS, api.ServiceACR, api.ServiceRegistry)}
+		Trace: trace.NewLog(traceSize), Faults: faults.NewSet(nil, api.ServiceEntra, api.ServiceOIDC, api.ServiceIMDS, api.ServiceACR, api.ServiceRegistry)}
 	s.IssuerKeys = fakeoidc.NewStateKeys(dir)
 	s.Issuer = fakeoidc.New(store, s.IssuerKeys, fakeoidc.WithLogger(o.logger))
 	entraKeys, err := thumbprintKeys(dir, "entra")

@@ -3,6 +3,7 @@ package sim_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -142,13 +143,13 @@ func TestFaultIMDS429Retried(t *testing.T) {
 	defer resp.Body.Close()
 	var ds []api.Decision
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&ds))
-	var statuses []int
+	var statuses []string
 	for _, d := range ds {
 		if d.Service == "imds" {
-			statuses = append(statuses, d.Status)
+			statuses = append(statuses, fmt.Sprintf("%d×%d", d.Status, d.Repeats+1))
 		}
 	}
-	assert.Equal(t, []int{429, 429, 200}, statuses)
+	assert.Equal(t, []string{"429×2", "200×1"}, statuses, "the two identical 429s are folded into one decision")
 	code, _ = admin(t, s, http.MethodPost, "/api/faults", `{"service":"nope","status":42}`, "")
 	assert.Equal(t, http.StatusBadRequest, code)
 }

@@ -19,7 +19,16 @@ type SimClock struct {
 	offset time.Duration
 	frozen *time.Time
 	wall   func() time.Time
+	// skipped are the spans of simulated time that forward moves jumped
+	// over, newest last (at most maxSkipped).
+	skipped []span
 }
+
+// span is a half-open interval of simulated time.
+type span struct{ from, to time.Time }
+
+// maxSkipped bounds the skipped spans a clock remembers.
+const maxSkipped = 32
 
 // NewSimClock returns a clock at wall time.
 func NewSimClock() *SimClock { return &SimClock{wall: time.Now} }
@@ -45,21 +54,58 @@ func (c *SimClock) Now() time.Time {
 func (c *SimClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	before := c.nowLocked()
 	if c.frozen != nil {
 		t := c.frozen.Add(d)
 		c.frozen = &t
-		return
+	} else {
+		c.offset += d
 	}
-	c.offset += d
+	c.jumped(before, before.Add(d))
 }
 
 // Set moves the clock to t; a running clock keeps running from there.
 func (c *SimClock) Set(t time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	before := c.nowLocked()
 	if c.frozen != nil {
 		c.frozen = &t
+	} else {
+		c.offset = t.Sub(c.wall())
+	}
+	c.jumped(before, t)
+}
+
+func (c *SimClock) nowLocked() time.Time {
+	if c.frozen != nil {
+		return *c.frozen
+	}
+	return c.wall().Add(c.offset)
+}
+
+// jumped remembers a forward move from before to after.
+func (c *SimClock) jumped(before, after time.Time) {
+	if !after.After(before) {
 		return
 	}
-	c.offset = t.Sub(c.wall())
+	c.skipped = append(c.skipped, span{before, after})
+	if len(c.skipped) > maxSkipped {
+		c.skipped = c.skipped[len(c.skipped)-maxSkipped:]
+	}
+}
+
+// Skipped reports whether simulated time t was jumped over by a forward
+// move of the clock: no request could have seen it as now. A token issued
+// at such a time came from an issuer that does not follow this clock (a
+// real kube-apiserver on the wall clock, say).
+func (c *SimClock) Skipped(t time.Time) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for _, s := range c.skipped {
+		if !t.Before(s.from) && t.Before(s.to) {
+			return true
+		}
+	}
+	return false
 }

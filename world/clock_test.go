@@ -87,3 +87,22 @@ func TestSimClockConcurrentUse(t *testing.T) {
 	wg.Wait()
 	assert.Equal(t, t0.Add(800*time.Second), c.Now())
 }
+
+func TestSkipped(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	c := NewFixedClock(t0)
+	c.Advance(2 * time.Hour)
+	assert.False(t, c.Skipped(t0.Add(-time.Second)), "before the jump was seen")
+	assert.True(t, c.Skipped(t0.Add(time.Second)), "inside the jump")
+	assert.False(t, c.Skipped(t0.Add(2*time.Hour)), "the time the clock landed on is now")
+	c.Set(t0.Add(time.Hour)) // backwards: nothing skipped
+	assert.True(t, c.Skipped(t0.Add(30*time.Minute)), "an earlier jump stays remembered")
+	c.Set(t0.Add(5 * time.Hour))
+	assert.True(t, c.Skipped(t0.Add(4*time.Hour)))
+	c.Advance(-time.Minute)
+	for i := 0; i < 2*maxSkipped; i++ {
+		c.Advance(time.Second)
+	}
+	assert.False(t, c.Skipped(t0.Add(30*time.Minute)), "only the newest jumps are remembered")
+}

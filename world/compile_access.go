@@ -182,9 +182,11 @@ func (c *compiler) roleAssignments() {
 		a.Role = role
 		a.Scope = c.scope(path+".scope", ra.Scope)
 		if ra.Condition != "" {
-			if err := ValidateCondition(ra.Condition); err != nil {
+			expr, err := parseCondition(ra.Condition)
+			if err != nil {
 				c.add(path+".condition", "%v", err)
 			}
+			a.condition = expr
 		}
 		if ra.EffectiveAfter < 0 {
 			c.add(path+".effectiveAfter", "must not be negative")

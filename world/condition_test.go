@@ -99,6 +99,12 @@ func TestConditionErrors(t *testing.T) {
 	assert.NoError(t, ValidateCondition(ok), "%d levels are fine", maxConditionDepth-1)
 }
 
+// conditionAllows evaluates cond as a compiled assignment would.
+func conditionAllows(cond, action, repo string) bool {
+	expr, _ := parseCondition(cond)
+	return (&Assignment{Condition: cond, condition: expr}).conditionAllows(action, repo)
+}
+
 func TestConditionAllowsInvalidConditionDenies(t *testing.T) {
 	t.Parallel()
 	assert.False(t, conditionAllows("(", ActionPull, "x"))

@@ -99,6 +99,8 @@ type Assignment struct {
 	Condition   string
 	EffectiveAt time.Time
 	Source      RoleAssignment
+	// condition is Condition, parsed once when the world is compiled.
+	condition condExpr
 }
 
 // Index is an immutable, compiled world: the World with every derived field

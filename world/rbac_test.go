@@ -175,7 +175,7 @@ func TestRepositoryActions(t *testing.T) {
 				reg := registry(t, ix, c.registry)
 				now := t0.Add(c.at)
 				g := ix.RepositoryActions(p.ObjectID, reg, c.repo, now)
-				assert.Equal(t, c.want, g.Allowed, "%s %s at +%v: %q", c.registry, c.repo, c.at, g.Considered)
+				assert.Equal(t, c.want, g.Allowed, "%s %s at +%v: %q", c.registry, c.repo, c.at, g.Considered(reg))
 				assert.Equal(t, c.catalog, ix.CatalogAllowed(p.ObjectID, reg, now), "catalog of %s at +%v", c.registry, c.at)
 				// Principal IDs are compared case-insensitively.
 				assert.Equal(t, g, ix.RepositoryActions(strings.ToUpper(p.ObjectID), reg, c.repo, now))
@@ -208,19 +208,24 @@ func TestRepositoryActionsExplains(t *testing.T) {
 	), t0)
 	require.NoError(t, err)
 	p := principal(t, ix, "p")
-	g := ix.RepositoryActions(p.ObjectID, registry(t, ix, "abacacr"), "hello", t0)
+	abac := registry(t, ix, "abacacr")
+	g := ix.RepositoryActions(p.ObjectID, abac, "hello", t0)
 	assert.Equal(t, write, g.Allowed)
-	require.Len(t, g.Considered, 4)
-	assert.Contains(t, g.Considered[0], "AcrPull at ")
-	assert.Contains(t, g.Considered[0], "scope does not contain registry abacacr")
-	assert.Contains(t, g.Considered[1], "grants no data-plane access in AbacRepositoryPermissions mode")
-	assert.Contains(t, g.Considered[2], "not yet effective (propagation delay until 2030-01-01T00:01:00Z)")
-	assert.Contains(t, g.Considered[3], "Container Registry Repository Writer at /subscriptions/")
-	assert.Contains(t, g.Considered[3], ": applies")
+	require.Len(t, g.Checks, 4)
+	assert.Equal(t, []CheckResult{CheckOutOfScope, CheckNoDataAccess, CheckNotYetEffective, CheckApplies},
+		[]CheckResult{g.Checks[0].Result, g.Checks[1].Result, g.Checks[2].Result, g.Checks[3].Result})
+	lines := g.Considered(abac)
+	assert.Contains(t, lines[0], "AcrPull at ")
+	assert.Contains(t, lines[0], "scope does not contain registry abacacr")
+	assert.Contains(t, lines[1], "grants no data-plane access in AbacRepositoryPermissions mode")
+	assert.Contains(t, lines[2], "not yet effective (propagation delay until 2030-01-01T00:01:00Z)")
+	assert.Contains(t, lines[3], "Container Registry Repository Writer at /subscriptions/")
+	assert.Contains(t, lines[3], ": applies")
+	assert.ElementsMatch(t, write, g.Checks[3].Granted)
 
 	none := ix.RepositoryActions("00000000-0000-4000-8000-000000000000", registry(t, ix, "abacacr"), "hello", t0)
 	assert.Empty(t, none.Allowed)
-	assert.Empty(t, none.Considered)
+	assert.Empty(t, none.Checks)
 }
 
 // TestOutsidePrincipal checks that an assignment to an object ID that is not

@@ -3,8 +3,8 @@ package trace
 import (
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -41,7 +41,7 @@ func TestLogRingAndRecent(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			l := NewLog(tc.size, nil)
+			l := NewLog(tc.size)
 			for i := 0; i < tc.records; i++ {
 				l.Record(api.Decision{Path: fmt.Sprint(i)})
 			}
@@ -99,7 +99,7 @@ func TestLogFlows(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			l := NewLog(100, nil)
+			l := NewLog(100)
 			for i, s := range tc.steps {
 				l.Record(api.Decision{TokenIn: s.in, TokenOut: s.out})
 				ds := l.Recent(uint64(i))
@@ -113,7 +113,7 @@ func TestLogFlows(t *testing.T) {
 func TestLogRemembersBoundedTokenIDs(t *testing.T) {
 	t.Parallel()
 	const size = 2 // the log remembers 4*size token IDs
-	l := NewLog(size, nil)
+	l := NewLog(size)
 	for i := range 20 {
 		l.Record(api.Decision{TokenOut: fmt.Sprintf("t%d", i)})
 	}
@@ -133,44 +133,86 @@ func TestLogRemembersBoundedTokenIDs(t *testing.T) {
 	assert.Len(t, l.order, len(l.flows))
 }
 
-func TestLogHinter(t *testing.T) {
+func TestLogFoldsRepeats(t *testing.T) {
 	t.Parallel()
+	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	refused := api.Decision{Service: api.ServiceACR, Path: "/oauth2/token", Caller: "10.0.0.1:1000", Outcome: api.OutcomeDeny,
+		Status: 401, Error: "UNAUTHORIZED", TokenIn: "rt-1"}
+	l := NewLog(3)
+	l.Record(api.Decision{Path: "/first", Outcome: api.OutcomeAllow, TokenOut: "t"})
+	for i := range 50 {
+		d := refused
+		d.Time, d.Caller = t0.Add(time.Duration(i)*time.Second), fmt.Sprintf("10.0.0.1:%d", 1000+i)
+		l.Record(d)
+	}
+	ds := l.Recent(0)
+	require.Len(t, ds, 2, "fifty identical refusals take one entry: the earlier decision is kept")
+	assert.Equal(t, "/first", ds[0].Path)
+	assert.Equal(t, 49, ds[1].Repeats)
+	assert.Equal(t, t0, ds[1].FirstTime)
+	assert.Equal(t, t0.Add(49*time.Second), ds[1].Time)
+	assert.Equal(t, uint64(51), ds[1].Seq, "a repeat takes the newest sequence number")
+
+	other := refused
+	other.Error = "DENIED"
+	l.Record(other)
+	minted := api.Decision{Path: "/mint", Outcome: api.OutcomeAllow, TokenOut: "a"}
+	l.Record(minted)
+	minted.TokenOut = "b"
+	l.Record(minted)
+	ds = l.Recent(0)
+	require.Len(t, ds, 3)
+	assert.Equal(t, []string{"DENIED", "", ""}, []string{ds[0].Error, ds[1].Error, ds[2].Error},
+		"another error is another entry; decisions that mint tokens never fold")
+	assert.Zero(t, ds[2].Repeats)
+}
+
+func TestLogFoldKeepsDistinctAllowedTokens(t *testing.T) {
+	t.Parallel()
+	l := NewLog(10)
+	l.Record(api.Decision{Path: "/v2/hello/manifests/v1", Outcome: api.OutcomeAllow, TokenIn: "at-1"})
+	l.Record(api.Decision{Path: "/v2/hello/manifests/v1", Outcome: api.OutcomeAllow, TokenIn: "at-2"})
+	l.Record(api.Decision{Path: "/.well-known/openid-configuration", Outcome: api.OutcomeAllow})
+	l.Record(api.Decision{Path: "/.well-known/openid-configuration", Outcome: api.OutcomeAllow})
+	ds := l.Recent(0)
+	require.Len(t, ds, 3, "allowed hops that present tokens stay apart; token-less repeats fold")
+	assert.Equal(t, 1, ds[2].Repeats)
+}
+
+func TestLogExplainsFromFlow(t *testing.T) {
+	t.Parallel()
+	hint := &api.Hint{Pitfall: "acrpull-on-cluster-identity", Text: "AcrPull is assigned to the cluster's identity"}
+	facts := api.Facts{api.FactRegistry: "azsimacr.azurecr.io", api.FactRepository: "hello"}
 	for _, tc := range []struct {
-		name     string
-		d        api.Decision
-		called   bool
-		wantHint string
+		name  string
+		later api.Decision
+		want  string
 	}{
-		{"allow is not hinted", api.Decision{Outcome: api.OutcomeAllow}, false, ""},
-		{"deny is hinted", api.Decision{Outcome: api.OutcomeDeny}, true, "hint for deny"},
-		{"error is hinted", api.Decision{Outcome: api.OutcomeError}, true, "hint for error"},
-		{"no outcome is hinted", api.Decision{}, true, "hint for "},
-		{"an existing hint is kept", api.Decision{Outcome: api.OutcomeDeny, Hint: &api.Hint{Text: "given"}}, false, "given"},
+		{"same flow, registry and repository", api.Decision{Outcome: api.OutcomeDeny, TokenIn: "at", Facts: api.Facts{api.FactRegistry: "azsimacr.azurecr.io", api.FactRepository: "hello"}}, hint.Text},
+		{"another repository", api.Decision{Outcome: api.OutcomeDeny, TokenIn: "at", Facts: api.Facts{api.FactRegistry: "azsimacr.azurecr.io", api.FactRepository: "other"}}, ""},
+		{"another flow", api.Decision{Outcome: api.OutcomeDeny, TokenIn: "stranger", Facts: api.Facts{api.FactRegistry: "azsimacr.azurecr.io", api.FactRepository: "hello"}}, ""},
+		{"allowed", api.Decision{Outcome: api.OutcomeAllow, TokenIn: "at", Facts: api.Facts{api.FactRegistry: "azsimacr.azurecr.io", api.FactRepository: "hello"}}, ""},
+		{"its own hint wins", api.Decision{Outcome: api.OutcomeDeny, TokenIn: "at", Hint: &api.Hint{Text: "own"}, Facts: api.Facts{api.FactRegistry: "azsimacr.azurecr.io", api.FactRepository: "hello"}}, "own"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			var calls atomic.Int32
-			l := NewLog(10, func(d api.Decision) *api.Hint {
-				calls.Add(1)
-				return &api.Hint{Text: "hint for " + string(d.Outcome)}
-			})
-			l.Record(tc.d)
-			assert.Equal(t, tc.called, calls.Load() == 1)
-			assert.Equal(t, tc.wantHint, l.Recent(0)[0].Hint.String())
+			l := NewLog(10)
+			l.Record(api.Decision{Path: "/oauth2/token", Outcome: api.OutcomeAllow, TokenIn: "rt", TokenOut: "at", Hint: hint, Facts: facts})
+			l.Record(tc.later)
+			got := l.Recent(1)[0]
+			assert.Equal(t, tc.want, got.Hint.String())
+			if tc.want == hint.Text {
+				assert.Equal(t, "1", got.Facts[api.FactExplainedBy])
+			} else {
+				assert.Empty(t, got.Facts[api.FactExplainedBy])
+			}
 		})
 	}
 }
 
-func TestLogHinterReturningEmpty(t *testing.T) {
-	t.Parallel()
-	l := NewLog(10, func(api.Decision) *api.Hint { return nil })
-	l.Record(api.Decision{Outcome: api.OutcomeDeny})
-	assert.Empty(t, l.Recent(0)[0].Hint.String())
-}
-
 func TestLogSubscribe(t *testing.T) {
 	t.Parallel()
-	l := NewLog(10, nil)
+	l := NewLog(10)
 	l.Record(api.Decision{Path: "before"})
 	ch1, cancel1 := l.Subscribe()
 	ch2, cancel2 := l.Subscribe()
@@ -196,7 +238,7 @@ func TestLogSubscribe(t *testing.T) {
 
 func TestLogSlowSubscriberNeverBlocks(t *testing.T) {
 	t.Parallel()
-	l := NewLog(10, nil)
+	l := NewLog(10)
 	ch, cancel := l.Subscribe()
 	defer cancel()
 	n := cap(ch) + 50
@@ -211,7 +253,7 @@ func TestLogSlowSubscriberNeverBlocks(t *testing.T) {
 func TestLogConcurrentRecord(t *testing.T) {
 	t.Parallel()
 	const writers, each = 8, 200
-	l := NewLog(writers*each, func(d api.Decision) *api.Hint { return &api.Hint{Text: "h"} })
+	l := NewLog(writers * each)
 	ch, cancel := l.Subscribe()
 	defer cancel()
 	var wg sync.WaitGroup
@@ -246,7 +288,6 @@ func TestLogConcurrentRecord(t *testing.T) {
 		assert.False(t, seen[d.Seq])
 		seen[d.Seq] = true
 		flows[d.Flow] = true
-		assert.Equal(t, "h", d.Hint.String())
 	}
 	assert.Len(t, flows, writers, "each writer's chain of tokens is one flow")
 	assert.NotEmpty(t, ch)

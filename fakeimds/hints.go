@@ -1,0 +1,103 @@
+package fakeimds
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/azsim/azsim/api"
+	"github.com/azsim/azsim/world"
+)
+
+// Hints explain a refused identity selection from what the selection
+// weighed: the scale set's identities, the selector, and the snapshot the
+// request was served from (protocols.md 2.3).
+
+// vmssIdentities records each identity of the scale set and whether the
+// selector picked it.
+func vmssIdentities(np *world.NodePoolInfo, sel selector) []api.Considered {
+	var out []api.Considered
+	add := func(p *world.Principal, kind string) {
+		k := api.Considered{Kind: api.ConsideredIdentity, Name: p.Name + " (" + kind + ", client_id " + p.ClientID + ")"}
+		switch {
+		case sel.Name == "":
+			k.Why = "no selector in the request"
+		case findAssigned(&world.NodePoolInfo{SystemIdentity: np.SystemIdentity, UserAssigned: []*world.Principal{p}}, sel) == p:
+			k.Applies = true
+		default:
+			k.Why = fmt.Sprintf("%s does not name it", sel.Name)
+		}
+		out = append(out, k)
+	}
+	if np.SystemIdentity != nil {
+		add(np.SystemIdentity, "system-assigned")
+	}
+	for _, p := range np.UserAssigned {
+		add(p, "user-assigned")
+	}
+	return out
+}
+
+// explainSelection attaches a hint to a selection refusal.
+func explainSelection(ix *world.Index, np *world.NodePoolInfo, sel selector, err error) error {
+	var ae *apiError
+	if !errors.As(err, &ae) {
+		return err
+	}
+	switch {
+	case len(np.UserAssigned) > 1 && sel.Name == "" && np.SystemIdentity == nil:
+		names := make([]string, 0, len(np.UserAssigned))
+		for _, p := range np.UserAssigned {
+			names = append(names, fmt.Sprintf("%s (client_id %s)", p.Name, p.ClientID))
+		}
+		ae.hint = &api.Hint{Pitfall: "several-identities-no-selector", Scope: np.VMSS,
+			Fix: "pass client_id (AZURE_CLIENT_ID / userAssignedIdentityID) or msi_res_id",
+			Text: fmt.Sprintf("VMSS %s has %d user-assigned identities and the request named none: %s; pass the identity's client_id (AZURE_CLIENT_ID / userAssignedIdentityID) or msi_res_id",
+				np.VMSS, len(np.UserAssigned), strings.Join(names, ", "))}
+	case sel.Name == "":
+		ae.hint = &api.Hint{Pitfall: "vmss-without-identity", Scope: np.VMSS, Fix: "az vmss identity assign",
+			Text: fmt.Sprintf("VMSS %s has no managed identity; assign one (az vmss identity assign)", np.VMSS)}
+	default:
+		ae.hint = notAssignedHint(ix, np, sel)
+	}
+	return ae
+}
+
+// notAssignedHint explains a selector naming an identity the scale set
+// lacks; a controller that would assign it (AAD Pod Identity's MIC runs as
+// the kubelet identity) needs two roles on the node resource group.
+func notAssignedHint(ix *world.Index, np *world.NodePoolInfo, sel selector) *api.Hint {
+	p, ok := ix.PrincipalByClientID(sel.Value)
+	if !ok {
+		p, ok = ix.PrincipalByObjectID(sel.Value)
+	}
+	if !ok {
+		p, ok = ix.PrincipalByResourceID(sel.Value)
+	}
+	label := sel.Name + "=" + sel.Value
+	if !ok {
+		return &api.Hint{Pitfall: "unknown-identity", Scope: np.VMSS, Fix: "check the client ID",
+			Text: fmt.Sprintf("no identity of the world has %s; check the client ID", label)}
+	}
+	fix := "az vmss identity assign --identities " + p.ResourceID
+	text := fmt.Sprintf("identity %s is not assigned to VMSS %s (node pool %s/%s); assign it (%s)", p.Name, np.VMSS, np.Cluster.Name, np.Name, fix)
+	if k := np.Cluster.Kubelet; k != nil && !holdsMICRoles(ix, k, np) {
+		text += fmt.Sprintf("; a controller that assigns it as the kubelet identity (AAD Pod Identity) needs Managed Identity Operator and Virtual Machine Contributor on node resource group %s for %s", np.ResourceGroup, k.Name)
+	}
+	return &api.Hint{Pitfall: "identity-not-on-vmss", Principal: p.Name, Scope: np.VMSS, Fix: fix, Text: text}
+}
+
+// holdsMICRoles reports whether p holds both roles AAD Pod Identity's MIC
+// needs on the node resource group (clients.md 4.2).
+func holdsMICRoles(ix *world.Index, p *world.Principal, np *world.NodePoolInfo) bool {
+	rg := fmt.Sprintf("/subscriptions/%s/resourceGroups/%s", np.SubscriptionID, np.ResourceGroup)
+	need := map[string]bool{"Managed Identity Operator": false, "Virtual Machine Contributor": false}
+	for _, a := range ix.Assignments {
+		if a.PrincipalID == p.ObjectID && world.InScope(rg, a.Scope) {
+			if _, ok := need[a.Role.Name]; ok {
+				need[a.Role.Name] = true
+			}
+		}
+	}
+	return need["Managed Identity Operator"] && need["Virtual Machine Contributor"]
+}
