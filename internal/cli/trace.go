@@ -92,8 +92,14 @@ func printDecision(out io.Writer, d api.Decision, asJSON bool) {
 	if d.Error != "" {
 		fmt.Fprintf(out, " error=%q", d.Error)
 	}
+	if d.Repeats > 0 {
+		fmt.Fprintf(out, " (×%d since %s)", d.Repeats+1, d.FirstTime.Format("15:04:05"))
+	}
 	fmt.Fprintln(out)
-	if d.Hint != nil {
+	switch {
+	case d.Hint != nil:
 		fmt.Fprintf(out, "    diagnosis: %s\n", strings.TrimSpace(d.Hint.String()))
+	case d.Outcome != api.OutcomeAllow && d.Reason != "":
+		fmt.Fprintf(out, "    reason: %s\n", strings.TrimSpace(d.Reason))
 	}
 }
