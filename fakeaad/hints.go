@@ -95,6 +95,8 @@ func (e *Entra) windowHint(c *assertionClaims) *api.Hint {
 	if c.Exp != nil {
 		exp = c.Exp.UTC().Format(time.RFC3339)
 	}
+	// iat has whole seconds: a token issued in the second the clock jumped
+	// counts as issued before the jump.
 	if c.Iat != nil && e.store.Clock().Skipped(c.Iat.Time) {
 		now := e.now().UTC().Format(time.RFC3339)
 		return &api.Hint{Pitfall: "simulated-clock-ahead", Fix: "set the simulated clock back (POST /api/clock {\"set\": ...})",
