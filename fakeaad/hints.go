@@ -67,7 +67,7 @@ func subjectHint(p *world.Principal, sub string, sameIssuer []world.FederatedCre
 
 func subjectCaseHint(p *world.Principal, sub string) *api.Hint {
 	return &api.Hint{Pitfall: "fic-subject-case", Principal: p.Name, Scope: sub,
-		Fix: fmt.Sprintf("make the credential's subject exactly %q", sub),
+		Fix:  fmt.Sprintf("make the credential's subject exactly %q", sub),
 		Text: fmt.Sprintf("subject case mismatch: Entra compares subjects case-sensitively; the token's %q differs from the credential only in case: make the credential's subject exactly %q", sub, sub)}
 }
 
