@@ -103,6 +103,7 @@ func TestNotAssignedHintNeedsBothRoles(t *testing.T) {
 			np, ok := ix.NodePool("aks1/one")
 			require.True(t, ok)
 			h := notAssignedHint(ix, np, selector{Name: selClientID, Value: principal(t, s, "stranger").ClientID})
+			assert.Equal(t, "identity-not-on-vmss", h.Pitfall)
 			assert.Contains(t, h.Text, "identity stranger is not assigned to VMSS")
 			if tc.wantRoles {
 				assert.Contains(t, h.Text, "needs Managed Identity Operator and Virtual Machine Contributor on node resource group MC_rg1_aks1_westeurope for kubelet")

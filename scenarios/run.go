@@ -186,5 +186,14 @@ func check(res *StepResult, e Expect) []string {
 			p = append(p, fmt.Sprintf("expected hint containing %q, got %q", e.Hint, hint))
 		}
 	}
+	if e.Pitfall != "" {
+		got := ""
+		if res.Decision != nil && res.Decision.Hint != nil {
+			got = res.Decision.Hint.Pitfall
+		}
+		if got != e.Pitfall {
+			p = append(p, fmt.Sprintf("expected the hint to name pitfall %q, got %q", e.Pitfall, got))
+		}
+	}
 	return p
 }

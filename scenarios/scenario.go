@@ -163,6 +163,9 @@ type Expect struct {
 	Status int    `json:"status,omitempty"`
 	Error  string `json:"error,omitempty"`
 	Hint   string `json:"hint,omitempty"`
+	// Pitfall is the ID of the pitfall the refusing decision's hint must
+	// name (a scenario ID of the catalogue, or another known pitfall).
+	Pitfall string `json:"pitfall,omitempty"`
 }
 
 //go:embed catalogue/*.yaml
@@ -229,8 +232,11 @@ func (sc *Scenario) Validate() error {
 		if n := st.actions(); n != 1 {
 			errs = append(errs, fmt.Errorf("steps[%d]: exactly one action is required, got %d", i, n))
 		}
-		if !st.Expect.Fail && (st.Expect.Hop != "" || st.Expect.Error != "" || st.Expect.Hint != "") {
-			errs = append(errs, fmt.Errorf("steps[%d].expect: hop, error and hint describe a failure: set fail: true", i))
+		if !st.Expect.Fail && (st.Expect.Hop != "" || st.Expect.Error != "" || st.Expect.Hint != "" || st.Expect.Pitfall != "") {
+			errs = append(errs, fmt.Errorf("steps[%d].expect: hop, error, hint and pitfall describe a failure: set fail: true", i))
+		}
+		if st.Expect.Hint != "" && !idRE.MatchString(st.Expect.Pitfall) {
+			errs = append(errs, fmt.Errorf("steps[%d].expect.pitfall: a step that expects a hint names the pitfall the hint must name (an ID such as %s)", i, sc.ID))
 		}
 		if st.Pull != nil && st.Pull.Client != "" && st.Pull.Client != "kubelet" && st.Pull.Client != "flow" {
 			errs = append(errs, fmt.Errorf("steps[%d].pull.client: %q must be kubelet or flow", i, st.Pull.Client))

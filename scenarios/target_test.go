@@ -140,3 +140,31 @@ func TestParsePodResult(t *testing.T) {
 	_, err = (&PodAction{Action: "token"}).Run(context.Background(), nil)
 	assert.EqualError(t, err, "tokenFile: required for token")
 }
+
+// A hint with the right words but another pitfall fails the step.
+func TestRunChecksThePitfall(t *testing.T) {
+	t.Parallel()
+	sc := &Scenario{ID: "x", Title: "x", Story: "x", Steps: []Step{
+		{Token: &TokenStep{ServiceAccount: "default/app-puller"}, Expect: Expect{Fail: true, Hint: "slash", Pitfall: "issuer-trailing-slash"}},
+	}}
+	hops := map[string][]flow.Hop{"token": {{Name: "entra", Status: 401}}}
+	for _, tc := range []struct {
+		name string
+		hint *api.Hint
+		pass bool
+	}{
+		{"the pitfall named", &api.Hint{Pitfall: "issuer-trailing-slash", Text: "trailing-slash"}, true},
+		{"another pitfall", &api.Hint{Pitfall: "fic-issuer-mismatch", Text: "trailing-slash"}, false},
+		{"no pitfall", &api.Hint{Text: "trailing-slash"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			rep := Run(context.Background(), sc, RunOptions{Target: &fakeTarget{hops: hops, decision: &api.Decision{Hint: tc.hint}}})
+			require.NoError(t, rep.Err)
+			assert.Equal(t, tc.pass, rep.Pass(), "%+v", rep.Steps[0].Problems)
+			if !tc.pass {
+				assert.Contains(t, strings.Join(rep.Steps[0].Problems, ";"), `expected the hint to name pitfall "issuer-trailing-slash"`)
+			}
+		})
+	}
+}
