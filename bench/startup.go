@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/azsim/azsim/client"
 )
 
 // freePort returns a loopback address nothing listens on (for the admin
@@ -35,7 +38,8 @@ func startOnce(bin, stateDir string, rss bool) (time.Duration, float64, error) {
 	cmd := exec.Command(bin, "up", "--state-dir", stateDir, "--https-addr", "127.0.0.1:0",
 		"--imds-addr", "127.0.0.1:0", "--admin-addr", admin, "--log-level", "error")
 	cmd.Stdout, cmd.Stderr = nil, nil
-	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	ac := client.New(admin, client.WithTimeout(time.Second),
+		client.WithHTTPClient(&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}))
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return 0, 0, err
@@ -46,13 +50,9 @@ func startOnce(bin, stateDir string, rss bool) (time.Duration, float64, error) {
 	}()
 	var ready time.Duration
 	for {
-		resp, err := client.Get("http://" + admin + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				ready = time.Since(start)
-				break
-			}
+		if ac.Healthz(context.Background()) == nil {
+			ready = time.Since(start)
+			break
 		}
 		if time.Since(start) > 30*time.Second {
 			return 0, 0, fmt.Errorf("azsim up did not answer /healthz within 30 s")

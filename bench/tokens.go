@@ -23,7 +23,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/azsim/azsim/fakeoidc"
+	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/sim"
 	"github.com/azsim/azsim/world"
 )
@@ -294,8 +294,8 @@ func tokenBenchmarks(c config) ([]Result, error) {
 	if !ok || !ok2 || !ok3 {
 		return nil, fmt.Errorf("default world lacks app-puller, aks1-agentpool or azsimacr")
 	}
-	sa, _, err := s.Issuer.MintServiceAccountToken(fakeoidc.TokenRequest{Cluster: "aks1", Namespace: "default",
-		ServiceAccount: "app-puller", Expiration: 24 * time.Hour})
+	sa, _, err := s.MintServiceAccountToken(api.ServiceAccountTokenRequest{Cluster: "aks1", Namespace: "default",
+		ServiceAccount: "app-puller", Expiration: "24h"})
 	if err != nil {
 		return nil, err
 	}

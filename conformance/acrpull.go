@@ -7,11 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"os/exec"
 	"strings"
 	"time"
 
+	"github.com/azsim/azsim/client"
 	"github.com/azsim/azsim/internal/platform/jwtx"
 )
 
@@ -40,7 +40,7 @@ type AcrPullBindingConfig struct {
 // apb is a run of the driver.
 type apb struct {
 	cfg     AcrPullBindingConfig
-	admin   *adminClient
+	admin   *client.Client
 	world   json.RawMessage // as before the run, restored by Teardown
 	server  string          // registry login server
 	image   string          // an image of it
@@ -128,7 +128,7 @@ func (d *apb) setup(ctx context.Context) error {
 	d.admin = newAdminClient(d.cfg.Target)
 	d.tenant = d.cfg.Target.TenantID
 	var err error
-	if d.world, err = d.admin.getWorld(ctx); err != nil {
+	if err = d.admin.World(ctx, &d.world); err != nil {
 		return err
 	}
 	var m map[string]any
@@ -179,14 +179,14 @@ func (d *apb) setup(ctx context.Context) error {
 		map[string]any{"principal": apbADIdentity, "role": "AcrPull", "scope": scope},
 		map[string]any{"principal": apbMIIdentity, "role": "AcrPull", "scope": scope},
 	}
-	if _, err := d.admin.putWorld(ctx, m); err != nil {
+	if err := d.admin.PutWorld(ctx, m, nil); err != nil {
 		return err
 	}
 	var list []struct {
 		Name     string `json:"name"`
 		ClientID string `json:"clientId"`
 	}
-	if err := d.admin.do(ctx, http.MethodGet, "/api/world/identities", nil, &list); err != nil {
+	if err := d.admin.Objects(ctx, "identities", &list); err != nil {
 		return err
 	}
 	d.clients = map[string]string{}
@@ -223,9 +223,9 @@ func (d *apb) setup(ctx context.Context) error {
 func (d *apb) teardown(ctx context.Context) error {
 	var errs []error
 	if d.world != nil {
-		_, err := d.admin.putWorld(ctx, d.world)
+		errs = append(errs, d.admin.PutWorld(ctx, d.world, nil))
+		_, err := d.admin.SetClock(ctx, time.Now().UTC().Truncate(time.Second))
 		errs = append(errs, err)
-		errs = append(errs, d.admin.do(ctx, http.MethodPost, "/api/clock", map[string]string{"set": time.Now().UTC().Format(time.RFC3339)}, nil))
 	}
 	if !d.installed {
 		return errors.Join(errs...)
@@ -505,11 +505,11 @@ func (d *apb) caseRefresh(c *C) {
 	first := d.checkSecret(c, "apb-refresh", "apb-refresh", st)
 	exp, err := time.Parse(time.RFC3339, st.TokenExpirationTime)
 	c.Must(err == nil, "status.tokenExpirationTime %q: %v", st.TokenExpirationTime, err)
-	now, err := d.admin.now(c.Context())
+	now, err := d.admin.Clock(c.Context())
 	if err != nil {
 		c.Broken("%v", err)
 	}
-	if err := d.admin.advanceClock(c.Context(), exp.Sub(now)+time.Minute); err != nil {
+	if _, err := d.admin.AdvanceClock(c.Context(), exp.Sub(now)+time.Minute); err != nil {
 		c.Broken("%v", err)
 	}
 	c.Logf("simulated clock advanced past the token's expiry %s", exp.Format(time.RFC3339))
@@ -517,7 +517,7 @@ func (d *apb) caseRefresh(c *C) {
 	// Back to the present: a new service-account token would not be valid
 	// at the advanced time either. The controller's refresh boundary is on
 	// the real clock; a missing secret makes it regenerate at once.
-	if err := d.admin.do(c.Context(), http.MethodPost, "/api/clock", map[string]string{"set": time.Now().UTC().Format(time.RFC3339)}, nil); err != nil {
+	if _, err := d.admin.SetClock(c.Context(), time.Now().UTC().Truncate(time.Second)); err != nil {
 		c.Broken("%v", err)
 	}
 	d.mustKubectl(c, "", "delete", "secret", "-n", d.cfg.Namespace, apbSecretPrefix+"apb-refresh")

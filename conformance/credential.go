@@ -12,6 +12,8 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+
+	"github.com/azsim/azsim/api"
 )
 
 // Env is what a token-credential factory gets for one case.
@@ -96,16 +98,17 @@ type credCases struct {
 }
 
 // env builds the Env of a case; mod changes the minted assertions.
-func (k *credCases) env(c *C, clientID string, mod func(*saRequest)) Env {
+func (k *credCases) env(c *C, clientID string, mod func(*api.ServiceAccountTokenRequest)) Env {
 	id := k.p.t.Identities.Federated
 	file := filepath.Join(k.dir, strings.ReplaceAll(c.ID(), "/", "_")+".token")
 	e := Env{Case: c.ID(), HTTPClient: k.p.http, AuthorityHost: k.p.t.Entra.Authority + "/", TenantID: k.p.t.TenantID, ClientID: clientID, TokenFile: file}
 	e.Assertion = func(ctx context.Context) (string, error) {
-		req := saRequest{Cluster: k.p.clusterOf(id.Issuer), Namespace: id.Namespace, ServiceAccount: id.SA, Audiences: []string{id.Audience}}
+		req := api.ServiceAccountTokenRequest{Cluster: k.p.clusterOf(id.Issuer), Namespace: id.Namespace, ServiceAccount: id.SA, Audiences: []string{id.Audience}}
 		if mod != nil {
 			mod(&req)
 		}
-		return k.p.admin.mintSA(ctx, req)
+		tok, err := k.p.admin.ServiceAccountToken(ctx, req)
+		return tok.Token, err
 	}
 	k.writeTokenFile(c, e)
 	return e
@@ -156,7 +159,7 @@ func (k *credCases) expectCode(c *C, e Env, code string) {
 }
 
 func (k *credCases) mismatch(c *C) {
-	e := k.env(c, k.p.t.Identities.Federated.ClientID, func(r *saRequest) { r.Audiences = []string{"api://conformance-wrong-audience"} })
+	e := k.env(c, k.p.t.Identities.Federated.ClientID, func(r *api.ServiceAccountTokenRequest) { r.Audiences = []string{"api://conformance-wrong-audience"} })
 	k.expectCode(c, e, "AADSTS700212")
 }
 
@@ -175,15 +178,15 @@ func (k *credCases) afterAdvance(c *C) {
 	first, err := cred.GetToken(c.Context(), opts)
 	c.Must(err == nil, "GetToken: %v", err)
 	exp := unixClaim(c, claims(c, "access token", first.Token), "exp")
-	now, err := k.p.admin.now(c.Context())
+	now, err := k.p.admin.Clock(c.Context())
 	if err != nil {
 		c.Broken("reading the clock: %v", err)
 	}
 	step := exp.Sub(now) + 5*time.Minute
-	if err := k.p.admin.advanceClock(c.Context(), step); err != nil {
+	if _, err := k.p.admin.AdvanceClock(c.Context(), step); err != nil {
 		c.Broken("advancing the clock: %v", err)
 	}
-	defer func() { _ = k.p.admin.advanceClock(context.WithoutCancel(c.Context()), -step) }()
+	defer func() { _, _ = k.p.admin.AdvanceClock(context.WithoutCancel(c.Context()), -step) }()
 	k.writeTokenFile(c, e)
 	again, err := cred.GetToken(c.Context(), opts)
 	c.Must(err == nil, "GetToken after the clock moved: %v", err)

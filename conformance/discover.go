@@ -65,8 +65,8 @@ func TargetFromEndpoints(ctx context.Context, ep api.Endpoints, adminToken strin
 		t.Resolve[h] = ep.HTTPS
 	}
 	t.Resolve["*.azurecr.io"], t.Resolve["*.oic.prod-aks.azure.com"] = ep.HTTPS, ep.HTTPS
-	raw, err := newAdminClient(t).getWorld(ctx)
-	if err != nil {
+	var raw json.RawMessage
+	if err := newAdminClient(t).World(ctx, &raw); err != nil {
 		return nil, fmt.Errorf("reading the simulator's world: %w", err)
 	}
 	var w worldDoc

@@ -31,8 +31,8 @@ func (p *providers) installFixtures(ctx context.Context) error {
 	if len(p.t.Issuers) == 0 {
 		return nil
 	}
-	raw, err := p.admin.getWorld(ctx)
-	if err != nil {
+	var raw json.RawMessage
+	if err := p.admin.World(ctx, &raw); err != nil {
 		return err
 	}
 	var w map[string]any
@@ -52,14 +52,11 @@ func (p *providers) installFixtures(ctx context.Context) error {
 		fixtureIdentity("noslash", rg, strings.TrimSuffix(iss, "/"), fixtureNamespace))
 	w["identities"] = ids
 	pool := p.addToKubeletPool(w)
-	compiled, err := p.admin.putWorld(ctx, w)
-	if err != nil {
-		return err
-	}
+	// Restoring the world as it was is safe whether or not the PUT took.
 	p.fx.original = raw
 	var doc worldDoc
-	if err := json.Unmarshal(compiled, &doc); err != nil {
-		return fmt.Errorf("decoding the updated world: %w", err)
+	if err := p.admin.PutWorld(ctx, w, &doc); err != nil {
+		return err
 	}
 	return p.readFixtures(&doc, iss, pool)
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/azsim/azsim/client"
 )
 
 // Features of the providers suite. A target gets each one from what it
@@ -46,7 +48,7 @@ const (
 type providers struct {
 	t     *Target
 	http  *http.Client
-	admin *adminClient
+	admin *client.Client
 	feat  FeatureSet
 	fx    fixtures
 }
@@ -133,8 +135,7 @@ func (p *providers) teardown(ctx context.Context) error {
 	if p.fx.original == nil {
 		return nil
 	}
-	_, err := p.admin.putWorld(ctx, p.fx.original)
-	return err
+	return p.admin.PutWorld(ctx, p.fx.original, nil)
 }
 
 // noPull is the identity without pull: the target's, else the fixture's.

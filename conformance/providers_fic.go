@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/internal/platform/jwtx"
 )
 
@@ -99,7 +100,7 @@ func (p *providers) ficUnknownKid(c *C) {
 		"The certificate with identifier " + k.KID + " used to sign the federated credential could not be found in the metadata of identity provider " + str(good, "iss") + "."})
 }
 
-func (p *providers) ficMismatch(c *C, id *Identity, mod func(*saRequest), code int, text string) {
+func (p *providers) ficMismatch(c *C, id *Identity, mod func(*api.ServiceAccountTokenRequest), code int, text string) {
 	r, corr := p.postToken(c, p.t.TenantID, assertionForm(id.ClientID, p.assertion(c, id, mod), acrResource+"/.default"))
 	checkAADError(c, r, corr, aadError{401, "invalid_client", code, text})
 }
@@ -109,13 +110,13 @@ func (p *providers) ficAudience(c *C) {
 	if p.t.Identities.Federated.Audience == aud {
 		aud = DefaultAudience
 	}
-	p.ficMismatch(c, p.t.Identities.Federated, func(r *saRequest) { r.Audiences = []string{aud} }, 700212, ficPrefix+"audience '"+aud+"'.")
+	p.ficMismatch(c, p.t.Identities.Federated, func(r *api.ServiceAccountTokenRequest) { r.Audiences = []string{aud} }, 700212, ficPrefix+"audience '"+aud+"'.")
 }
 
 func (p *providers) ficSubject(c *C) {
 	id := p.t.Identities.Federated
 	ns := fixtureNamespace + "-other"
-	p.ficMismatch(c, id, func(r *saRequest) { r.Namespace = ns }, 700213, ficPrefix+"subject 'system:serviceaccount:"+ns+":"+id.SA+"'.")
+	p.ficMismatch(c, id, func(r *api.ServiceAccountTokenRequest) { r.Namespace = ns }, 700213, ficPrefix+"subject 'system:serviceaccount:"+ns+":"+id.SA+"'.")
 }
 
 func (p *providers) ficSubjectCase(c *C) {
@@ -132,12 +133,12 @@ var rangeRE = regexp.MustCompile(`Current time: (\S+), assertion valid from (\S+
 
 func (p *providers) ficExpired(c *C) {
 	id := p.t.Identities.Federated
-	tok := p.assertion(c, id, func(r *saRequest) { r.Expiration = "10m" })
-	if err := p.admin.advanceClock(c.Context(), time.Hour); err != nil {
+	tok := p.assertion(c, id, func(r *api.ServiceAccountTokenRequest) { r.Expiration = "10m" })
+	if _, err := p.admin.AdvanceClock(c.Context(), time.Hour); err != nil {
 		c.Broken("advancing the clock: %v", err)
 	}
 	defer func() {
-		if err := p.admin.advanceClock(c.Context(), -time.Hour); err != nil {
+		if _, err := p.admin.AdvanceClock(c.Context(), -time.Hour); err != nil {
 			c.Broken("moving the clock back: %v", err)
 		}
 	}()

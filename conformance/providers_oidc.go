@@ -6,6 +6,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
+	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/internal/platform/jwtx"
 )
 
@@ -74,10 +75,11 @@ func (p *providers) oidcJWKS(c *C) { p.issuerKeys(c) }
 func (p *providers) oidcVerifies(c *C) {
 	set := p.issuerKeys(c)
 	cluster := p.t.Issuers[0].Cluster
-	tok, err := p.admin.mintSA(c.Context(), saRequest{Cluster: cluster, Namespace: fixtureNamespace, ServiceAccount: "verify", Audiences: []string{DefaultAudience}})
+	sa, err := p.admin.ServiceAccountToken(c.Context(), api.ServiceAccountTokenRequest{Cluster: cluster, Namespace: fixtureNamespace, ServiceAccount: "verify", Audiences: []string{DefaultAudience}})
 	if err != nil {
 		c.Broken("minting a service-account token: %v", err)
 	}
+	tok := sa.Token
 	t, err := jwtx.Parse(tok)
 	c.Must(err == nil, "the service-account token is not a JWT: %v", err)
 	keys := set.Key(t.KID)

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"os"
 	"strings"
+
+	"github.com/azsim/azsim/api"
 )
 
 // Resource identifiers the cases request tokens for.
@@ -30,7 +32,7 @@ func (p *providers) tokenURL(tenant string) string {
 
 // assertion returns a service-account token for id: minted through the
 // admin API (mod may change the request), else read from its assertion file.
-func (p *providers) assertion(c *C, id *Identity, mod func(*saRequest)) string {
+func (p *providers) assertion(c *C, id *Identity, mod func(*api.ServiceAccountTokenRequest)) string {
 	if p.admin == nil {
 		if mod != nil || id.AssertionFile == "" {
 			c.Broken("a crafted assertion needs the admin API")
@@ -41,15 +43,15 @@ func (p *providers) assertion(c *C, id *Identity, mod func(*saRequest)) string {
 		}
 		return strings.TrimSpace(string(b))
 	}
-	req := saRequest{Cluster: p.clusterOf(id.Issuer), Namespace: id.Namespace, ServiceAccount: id.SA, Audiences: []string{id.Audience}}
+	req := api.ServiceAccountTokenRequest{Cluster: p.clusterOf(id.Issuer), Namespace: id.Namespace, ServiceAccount: id.SA, Audiences: []string{id.Audience}}
 	if mod != nil {
 		mod(&req)
 	}
-	tok, err := p.admin.mintSA(c.Context(), req)
+	tok, err := p.admin.ServiceAccountToken(c.Context(), req)
 	if err != nil {
 		c.Broken("minting a service-account token: %v", err)
 	}
-	return tok
+	return tok.Token
 }
 
 func assertionForm(clientID, assertion, scope string) url.Values {

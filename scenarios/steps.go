@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/fakeoidc"
 	"github.com/azsim/azsim/internal/clients/flow"
 	"github.com/azsim/azsim/world"
@@ -81,7 +82,7 @@ func (r *Embedded) mint(sa, cluster, audience, expiration string) (string, error
 			return "", fmt.Errorf("expiration: %w", err)
 		}
 	}
-	tok, _, err := r.sim.MintServiceAccountToken(req)
+	tok, _, err := r.sim.MintServiceAccountToken(api.ServiceAccountTokenRequest{Cluster: req.Cluster, Namespace: req.Namespace, ServiceAccount: req.ServiceAccount, Audiences: req.Audiences, Expiration: expiration})
 	return tok, err
 }
 

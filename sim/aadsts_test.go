@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/azsim/azsim/fakeoidc"
+	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/internal/platform/jwtx"
 	"github.com/azsim/azsim/internal/platform/state"
 	"github.com/azsim/azsim/sim"
@@ -172,7 +172,7 @@ func TestAADSTSTimeAndKeys(t *testing.T) {
 	resp, body := postToken(t, s, tid, assertionForm(principal(t, s, "late-id").ClientID, saToken(t, s, "default", "late")))
 	assertAADError(t, resp, body, 401, "invalid_client", 70021, "No matching federated identity record found for presented assertion. Assertion Issuer: '")
 
-	tok, _, err := s.MintServiceAccountToken(fakeoidc.TokenRequest{Namespace: "default", ServiceAccount: "app-puller", Expiration: 10 * time.Minute})
+	tok, _, err := s.MintServiceAccountToken(api.ServiceAccountTokenRequest{Namespace: "default", ServiceAccount: "app-puller", Expiration: "10m"})
 	require.NoError(t, err)
 	clock.Advance(16 * time.Minute) // past exp + 5 min skew
 	resp, body = postToken(t, s, tid, assertionForm(puller.ClientID, tok))

@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/world"
 )
 
@@ -37,24 +38,24 @@ func (s *Sim) startAdmin() error {
 
 func (s *Sim) adminRoutes() http.Handler {
 	r := chi.NewRouter()
-	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+	r.Get(api.PathHealthz, func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
 	r.Group(func(r chi.Router) {
 		r.Use(s.requireToken)
-		r.Get("/api/world", func(w http.ResponseWriter, _ *http.Request) { adminJSON(w, http.StatusOK, s.Store.Snapshot().World) })
-		r.Put("/api/world", s.putWorld)
-		r.Get("/api/clock", s.getClock)
-		r.Post("/api/clock", s.postClock)
-		r.Get("/api/endpoints", func(w http.ResponseWriter, _ *http.Request) { adminJSON(w, http.StatusOK, s.Endpoints()) })
-		r.Post("/api/clusters/{cluster}/rotate-keys", s.rotateKeys)
-		r.Post("/api/tokens/serviceaccount", s.postServiceAccountToken)
-		r.Get("/api/trace", s.getTrace)
-		r.Get("/api/faults", func(w http.ResponseWriter, _ *http.Request) { adminJSON(w, http.StatusOK, s.Faults.List()) })
-		r.Post("/api/faults", s.postFault)
-		r.Delete("/api/faults", s.deleteFaults)
-		r.Delete("/api/faults/{id}", s.deleteFaults)
-		r.Get("/api/world/{collection}", s.getObjects)
-		r.Post("/api/world/{collection}", s.postObject)
-		r.Delete("/api/world/{collection}/{key}", s.deleteObject)
+		r.Get(api.PathWorld, func(w http.ResponseWriter, _ *http.Request) { adminJSON(w, http.StatusOK, s.Store.Snapshot().World) })
+		r.Put(api.PathWorld, s.putWorld)
+		r.Get(api.PathClock, s.getClock)
+		r.Post(api.PathClock, s.postClock)
+		r.Get(api.PathEndpoints, func(w http.ResponseWriter, _ *http.Request) { adminJSON(w, http.StatusOK, s.Endpoints()) })
+		r.Post(api.PathClusters+"/{cluster}"+api.RotateKeysSuffix, s.rotateKeys)
+		r.Post(api.PathServiceAccount, s.postServiceAccountToken)
+		r.Get(api.PathTrace, s.getTrace)
+		r.Get(api.PathFaults, func(w http.ResponseWriter, _ *http.Request) { adminJSON(w, http.StatusOK, s.Faults.List()) })
+		r.Post(api.PathFaults, s.postFault)
+		r.Delete(api.PathFaults, s.deleteFaults)
+		r.Delete(api.PathFaults+"/{id}", s.deleteFaults)
+		r.Get(api.PathWorld+"/{collection}", s.getObjects)
+		r.Post(api.PathWorld+"/{collection}", s.postObject)
+		r.Delete(api.PathWorld+"/{collection}/{key}", s.deleteObject)
 	})
 	return r
 }
@@ -90,20 +91,13 @@ func (s *Sim) putWorld(w http.ResponseWriter, r *http.Request) {
 	adminJSON(w, http.StatusOK, s.Store.Snapshot().World)
 }
 
-type clockState struct {
-	Now string `json:"now"`
-}
-
 func (s *Sim) getClock(w http.ResponseWriter, _ *http.Request) {
-	adminJSON(w, http.StatusOK, clockState{s.opts.clock.Now().UTC().Format(time.RFC3339Nano)})
+	adminJSON(w, http.StatusOK, api.ClockState{Now: s.opts.clock.Now().UTC().Format(time.RFC3339Nano)})
 }
 
 // postClock moves the simulated clock: {"advance":"3h"} or {"set":RFC3339}.
 func (s *Sim) postClock(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Advance string `json:"advance"`
-		Set     string `json:"set"`
-	}
+	var req api.ClockRequest
 	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<16))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
@@ -151,7 +145,7 @@ func (s *Sim) rotateKeys(w http.ResponseWriter, r *http.Request) {
 	for _, k := range keys {
 		kids = append(kids, k.KID)
 	}
-	adminJSON(w, http.StatusOK, map[string]any{"cluster": c.Name, "kids": kids})
+	adminJSON(w, http.StatusOK, api.RotatedKeys{Cluster: c.Name, KIDs: kids})
 }
 
 func adminJSON(w http.ResponseWriter, status int, v any) {
@@ -163,5 +157,5 @@ func adminJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func adminError(w http.ResponseWriter, status int, err error) {
-	adminJSON(w, status, map[string]any{"error": err.Error(), "problems": strings.Split(err.Error(), "\n")})
+	adminJSON(w, status, api.Error{Error: err.Error(), Problems: strings.Split(err.Error(), "\n")})
 }

@@ -15,7 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/azsim/azsim/fakeoidc"
+	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/sim"
 	"github.com/azsim/azsim/world"
 )
@@ -70,7 +70,7 @@ func tenantID(s *sim.Sim) string { return s.Store.Snapshot().Tenants[0].ID }
 
 func saToken(t *testing.T, s *sim.Sim, ns, name string, aud ...string) string {
 	t.Helper()
-	tok, _, err := s.MintServiceAccountToken(fakeoidc.TokenRequest{Namespace: ns, ServiceAccount: name, Audiences: aud})
+	tok, _, err := s.MintServiceAccountToken(api.ServiceAccountTokenRequest{Namespace: ns, ServiceAccount: name, Audiences: aud})
 	require.NoError(t, err)
 	return tok
 }

@@ -119,7 +119,7 @@ func (e *env) conformanceTarget(ctx context.Context, f conformanceFlags, useRunn
 		if err != nil {
 			return nil, noop, failed(err)
 		}
-		t, err := conformance.TargetFromEndpoints(ctx, endpointsOf(ep), os.Getenv("AZSIM_ADMIN_TOKEN"))
+		t, err := conformance.TargetFromEndpoints(ctx, endpointsOf(ep), client.StateDirToken(f.stateDir))
 		if err != nil {
 			return nil, noop, failed(fmt.Errorf("describing the simulator at %s (is `azsim up` running?): %w", ep.Admin, err))
 		}

@@ -6,14 +6,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/azsim/azsim/client"
 	"github.com/azsim/azsim/conformance"
-	"github.com/azsim/azsim/kindenv"
 	"github.com/azsim/azsim/scenarios"
 	"github.com/azsim/azsim/world"
 )
@@ -118,11 +116,7 @@ func (e *env) acrPullBindingRun(ctx context.Context, f conformanceFlags) error {
 	if err != nil {
 		return failed(fmt.Errorf("the acrpullbinding driver needs the simulator of `azsim kind up` (--state-dir): %w", err))
 	}
-	token := os.Getenv("AZSIM_ADMIN_TOKEN")
-	if b, err := os.ReadFile(filepath.Join(f.stateDir, kindenv.AdminTokenFile)); err == nil && token == "" {
-		token = strings.TrimSpace(string(b))
-	}
-	target, err := conformance.TargetFromEndpoints(ctx, endpointsOf(ep), token)
+	target, err := conformance.TargetFromEndpoints(ctx, endpointsOf(ep), client.StateDirToken(f.stateDir))
 	if err != nil {
 		return failed(fmt.Errorf("describing the simulator at %s: %w", ep.Admin, err))
 	}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -8,8 +9,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/azsim/azsim/api"
+	"github.com/azsim/azsim/client"
 	"github.com/azsim/azsim/internal/platform/state"
-	"github.com/azsim/azsim/sim"
 	"github.com/azsim/azsim/world"
 )
 
@@ -19,11 +21,11 @@ func (e *env) envCmd() *cobra.Command {
 		Use:   "env",
 		Short: "Print shell exports and /etc/hosts lines that point a shell at a running simulator",
 		Args:  cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			if pool != "" && sa != "" {
 				return usageErr("--node-pool and --service-account are mutually exclusive")
 			}
-			return e.env(stateDir, pool, sa, cluster)
+			return e.env(cmd.Context(), stateDir, pool, sa, cluster)
 		},
 	}
 	stateDirFlag(cmd, &stateDir)
@@ -33,23 +35,23 @@ func (e *env) envCmd() *cobra.Command {
 	return cmd
 }
 
-func (e *env) env(stateDir, pool, sa, cluster string) error {
-	a, err := connect(stateDir)
+func (e *env) env(ctx context.Context, stateDir, pool, sa, cluster string) error {
+	a, ep, err := connect(stateDir)
 	if err != nil {
 		return err
 	}
-	ix, err := a.world()
+	ix, err := compiledWorld(ctx, a)
 	if err != nil {
 		return err
 	}
-	_, port := splitPort(a.ep.HTTPS)
+	_, port := splitPort(ep.HTTPS)
 	out := e.stdout
-	fmt.Fprintf(out, "export SSL_CERT_FILE=%s\n", shellQuote(a.ep.CAFile))
+	fmt.Fprintf(out, "export SSL_CERT_FILE=%s\n", shellQuote(ep.CAFile))
 	fmt.Fprintf(out, "export AZURE_AUTHORITY_HOST=https://%s%s/\n", world.EntraHost, port)
-	tenant := a.ep.TenantID
+	tenant := ep.TenantID
 	switch {
 	case sa != "":
-		if err := e.envServiceAccount(out, a, ix, stateDir, sa, cluster, &tenant); err != nil {
+		if err := e.envServiceAccount(ctx, out, a, ix, stateDir, sa, cluster, &tenant); err != nil {
 			return err
 		}
 	case pool != "":
@@ -61,12 +63,12 @@ func (e *env) env(stateDir, pool, sa, cluster string) error {
 			fmt.Fprintf(out, "export AZURE_CLIENT_ID=%s\n", p.Cluster.Kubelet.ClientID)
 		}
 		ref := p.Cluster.Name + "/" + p.Name
-		fmt.Fprintf(out, "export AZSIM_IMDS_ENDPOINT=http://%s\n", a.ep.IMDS[ref])
+		fmt.Fprintf(out, "export AZSIM_IMDS_ENDPOINT=http://%s\n", ep.IMDS[ref])
 		fmt.Fprintf(out, "# IMDS is hard-coded to 169.254.169.254 in the Azure SDKs: use `azsim exec --node-pool %s` to reach it there.\n", ref)
 	}
 	fmt.Fprintf(out, "export AZURE_TENANT_ID=%s\n", tenant)
-	host, _ := splitPort(a.ep.HTTPS)
-	fmt.Fprintf(out, "# Add to /etc/hosts (the fakes listen on %s):\n", a.ep.HTTPS)
+	host, _ := splitPort(ep.HTTPS)
+	fmt.Fprintf(out, "# Add to /etc/hosts (the fakes listen on %s):\n", ep.HTTPS)
 	for _, h := range ix.Hosts() {
 		fmt.Fprintf(out, "# %s %s\n", host, h)
 	}
@@ -78,13 +80,13 @@ func (e *env) env(stateDir, pool, sa, cluster string) error {
 
 // envServiceAccount writes a fresh token file and the workload-identity
 // variables, as the webhook would inject them (protocols.md 5.4).
-func (e *env) envServiceAccount(out io.Writer, a *adminClient, ix *world.Index, stateDir, sa, cluster string, tenant *string) error {
+func (e *env) envServiceAccount(ctx context.Context, out io.Writer, a *client.Client, ix *world.Index, stateDir, sa, cluster string, tenant *string) error {
 	w, err := resolveServiceAccount(ix, sa, cluster)
 	if err != nil {
 		return err
 	}
 	ns, name, p := w.namespace, w.name, w.principal
-	tok, err := e.mintSA(stateDir, sim.ServiceAccountTokenRequest{Cluster: w.cluster.Name, Namespace: ns, ServiceAccount: name})
+	tok, err := mintSA(ctx, a, api.ServiceAccountTokenRequest{Cluster: w.cluster.Name, Namespace: ns, ServiceAccount: name})
 	if err != nil {
 		return err
 	}

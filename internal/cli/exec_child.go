@@ -14,7 +14,6 @@ import (
 	"syscall"
 
 	"github.com/azsim/azsim/api"
-	"github.com/azsim/azsim/fakeoidc"
 	"github.com/azsim/azsim/internal/platform/netns"
 	"github.com/azsim/azsim/internal/platform/state"
 	"github.com/azsim/azsim/sim"
@@ -141,7 +140,7 @@ func webhookEnv(s *sim.Sim, ix *world.Index, sp execSpec) ([]string, error) {
 		return nil, err
 	}
 	p := w.principal
-	tok, _, err := s.MintServiceAccountToken(fakeoidc.TokenRequest{Cluster: w.cluster.Name, Namespace: w.namespace, ServiceAccount: w.name})
+	tok, _, err := s.MintServiceAccountToken(api.ServiceAccountTokenRequest{Cluster: w.cluster.Name, Namespace: w.namespace, ServiceAccount: w.name})
 	if err != nil {
 		return nil, failed(err)
 	}

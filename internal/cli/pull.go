@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/azsim/azsim/api"
+	"github.com/azsim/azsim/client"
 	"github.com/azsim/azsim/internal/clients/flow"
 	"github.com/azsim/azsim/sim"
 	"github.com/azsim/azsim/world"
@@ -40,11 +41,11 @@ func (e *env) pullCmd() *cobra.Command {
 }
 
 func (e *env) pull(ctx context.Context, stateDir, pool, sa, cluster, image string) error {
-	a, err := connect(stateDir)
+	a, ep, err := connect(stateDir)
 	if err != nil {
 		return err
 	}
-	ix, err := a.world()
+	ix, err := compiledWorld(ctx, a)
 	if err != nil {
 		return err
 	}
@@ -58,31 +59,31 @@ func (e *env) pull(ctx context.Context, stateDir, pool, sa, cluster, image strin
 			return usageErr("cluster %s has no kubelet identity", p.Cluster.Name)
 		}
 		ref := p.Cluster.Name + "/" + p.Name
-		c, err := flowClient(a.ep, ref)
+		c, err := flowClient(ep, ref)
 		if err != nil {
 			return failed(err)
 		}
 		fmt.Fprintf(e.stdout, "pull %s as node pool %s (kubelet identity %s, client_id %s)\n", image, ref, p.Cluster.Kubelet.Name, p.Cluster.Kubelet.ClientID)
 		res = c.VMSS(ctx, p.Cluster.TenantID, p.Cluster.Kubelet.ClientID, image)
 	} else {
-		if res, err = e.pullAsPod(ctx, a, ix, sa, cluster, image); err != nil {
+		if res, err = e.pullAsPod(ctx, a, ep, ix, sa, cluster, image); err != nil {
 			return err
 		}
 	}
 	return report(e.stdout, res)
 }
 
-func (e *env) pullAsPod(ctx context.Context, a *adminClient, ix *world.Index, sa, cluster, image string) (*flow.Result, error) {
+func (e *env) pullAsPod(ctx context.Context, a *client.Client, ep api.Endpoints, ix *world.Index, sa, cluster, image string) (*flow.Result, error) {
 	w, err := resolveServiceAccount(ix, sa, cluster)
 	if err != nil {
 		return nil, err
 	}
 	p := w.principal
-	tok, err := e.mintSA(a.stateDir, sim.ServiceAccountTokenRequest{Cluster: w.cluster.Name, Namespace: w.namespace, ServiceAccount: w.name})
+	tok, err := mintSA(ctx, a, api.ServiceAccountTokenRequest{Cluster: w.cluster.Name, Namespace: w.namespace, ServiceAccount: w.name})
 	if err != nil {
 		return nil, err
 	}
-	c, err := flowClient(a.ep, "")
+	c, err := flowClient(ep, "")
 	if err != nil {
 		return nil, failed(err)
 	}

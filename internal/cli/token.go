@@ -2,31 +2,34 @@ package cli
 
 import (
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/azsim/azsim/sim"
+	"github.com/azsim/azsim/api"
 )
 
 func (e *env) tokenCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "token", Short: "Mint tokens from the running simulator"}
 	var stateDir string
-	var req sim.ServiceAccountTokenRequest
+	var req api.ServiceAccountTokenRequest
 	var aud []string
 	var exp time.Duration
 	sa := &cobra.Command{
 		Use:   "sa",
 		Short: "Print a service-account JWT signed by the cluster's issuer key",
 		Args:  cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			if req.Namespace == "" || req.ServiceAccount == "" {
 				return usageErr("--namespace and --service-account are required")
 			}
 			req.Audiences, req.Expiration = aud, exp.String()
-			tok, err := e.mintSA(stateDir, req)
+			c, _, err := connect(stateDir)
+			if err != nil {
+				return err
+			}
+			tok, err := mintSA(cmd.Context(), c, req)
 			if err != nil {
 				return err
 			}
@@ -42,16 +45,6 @@ func (e *env) tokenCmd() *cobra.Command {
 	sa.Flags().DurationVar(&exp, "expiration", time.Hour, "token lifetime (10m to 24h)")
 	cmd.AddCommand(sa)
 	return cmd
-}
-
-func (e *env) mintSA(stateDir string, req sim.ServiceAccountTokenRequest) (sim.ServiceAccountToken, error) {
-	var tok sim.ServiceAccountToken
-	a, err := connect(stateDir)
-	if err != nil {
-		return tok, err
-	}
-	err = a.do(http.MethodPost, "/api/tokens/serviceaccount", req, &tok)
-	return tok, err
 }
 
 // splitNSName parses "namespace/name".

@@ -1,17 +1,16 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/azsim/azsim/api"
+	"github.com/azsim/azsim/client"
 )
 
 func (e *env) traceCmd() *cobra.Command {
@@ -22,11 +21,11 @@ func (e *env) traceCmd() *cobra.Command {
 		Short: "Show the decisions of a running simulator, with diagnoses",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := connect(stateDir)
+			c, _, err := connect(stateDir)
 			if err != nil {
 				return err
 			}
-			return e.trace(cmd.Context(), a, follow, asJSON)
+			return e.trace(cmd.Context(), c, follow, asJSON)
 		},
 	}
 	stateDirFlag(cmd, &stateDir)
@@ -35,44 +34,23 @@ func (e *env) traceCmd() *cobra.Command {
 	return cmd
 }
 
-func (e *env) trace(ctx context.Context, a *adminClient, follow, asJSON bool) error {
-	path := "/api/trace"
-	if follow {
-		path += "?follow=1"
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+a.ep.Admin+path, nil)
-	if err != nil {
-		return failed(err)
-	}
-	if a.token != "" {
-		req.Header.Set("Authorization", "Bearer "+a.token)
-	}
-	client := &http.Client{}
-	resp, err := client.Do(req)
-	if err != nil {
-		return failed(fmt.Errorf("the simulator at %s does not answer: %w", a.ep.Admin, err))
-	}
-	defer resp.Body.Close()
+func (e *env) trace(ctx context.Context, c *client.Client, follow, asJSON bool) error {
 	if !follow {
-		var ds []api.Decision
-		if err := json.NewDecoder(resp.Body).Decode(&ds); err != nil {
-			return failed(err)
+		ds, err := c.Trace(ctx, 0)
+		if err != nil {
+			return adminErr(err)
 		}
 		for _, d := range ds {
 			printDecision(e.stdout, d, asJSON)
 		}
 		return nil
 	}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		var d api.Decision
-		if json.Unmarshal(sc.Bytes(), &d) == nil {
-			printDecision(e.stdout, d, asJSON)
-		}
-	}
-	if ctx.Err() != nil {
+	err := c.FollowTrace(ctx, 0, func(d api.Decision) error {
+		printDecision(e.stdout, d, asJSON)
 		return nil
+	})
+	if err != nil && ctx.Err() == nil {
+		return adminErr(err)
 	}
 	return nil
 }

@@ -210,7 +210,7 @@ func worldIDs(t testing.TB, w *world.World) ids {
 
 // saToken mints a service-account token through the admin API.
 func saToken(p *proc, sa string, aud ...string) (string, error) {
-	body, _ := json.Marshal(sim.ServiceAccountTokenRequest{Namespace: "default", ServiceAccount: sa, Audiences: aud, Expiration: "24h"})
+	body, _ := json.Marshal(api.ServiceAccountTokenRequest{Namespace: "default", ServiceAccount: sa, Audiences: aud, Expiration: "24h"})
 	req, err := http.NewRequest(http.MethodPost, p.adminURL("/api/tokens/serviceaccount"), strings.NewReader(string(body)))
 	if err != nil {
 		return "", err

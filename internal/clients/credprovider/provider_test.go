@@ -12,7 +12,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/azsim/azsim/api"
-	"github.com/azsim/azsim/fakeoidc"
 	"github.com/azsim/azsim/internal/clients/credprovider"
 	"github.com/azsim/azsim/sim"
 )
@@ -70,7 +69,7 @@ func TestServiceAccountTokenMode(t *testing.T) {
 	t.Parallel()
 	s, c := setup(t)
 	puller, _ := s.Store.Snapshot().PrincipalByName("app-puller")
-	tok, _, err := s.MintServiceAccountToken(fakeoidc.TokenRequest{Namespace: "default", ServiceAccount: "app-puller"})
+	tok, _, err := s.MintServiceAccountToken(api.ServiceAccountTokenRequest{Namespace: "default", ServiceAccount: "app-puller"})
 	require.NoError(t, err)
 	p := &credprovider.Provider{HTTP: c, Config: &credprovider.Config{TenantID: puller.TenantID, UseManagedIdentityExtension: true}}
 	req := request("azsimacr.azurecr.io/hello:v1")

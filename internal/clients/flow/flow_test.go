@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/azsim/azsim/fakeoidc"
+	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/sim"
 	"github.com/azsim/azsim/world"
 )
@@ -45,7 +45,7 @@ func tenant(s *sim.Sim) string { return s.Store.Snapshot().Tenants[0].ID }
 
 func saToken(t *testing.T, s *sim.Sim, ns, name string, aud ...string) string {
 	t.Helper()
-	tok, _, err := s.MintServiceAccountToken(fakeoidc.TokenRequest{Namespace: ns, ServiceAccount: name, Audiences: aud})
+	tok, _, err := s.MintServiceAccountToken(api.ServiceAccountTokenRequest{Namespace: ns, ServiceAccount: name, Audiences: aud})
 	require.NoError(t, err)
 	return tok
 }
