@@ -13,7 +13,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/azsim/azsim/api"
-	"github.com/azsim/azsim/fakeoidc"
 	"github.com/azsim/azsim/scenarios"
 	"github.com/azsim/azsim/sim"
 	"github.com/azsim/azsim/world"
@@ -84,7 +83,7 @@ func TestRotateKeysBacksUpTheRing(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	tg, s, _ := adminTarget(t)
-	_, _, err := s.MintServiceAccountToken(fakeoidc.TokenRequest{Namespace: "default", ServiceAccount: "app-puller"})
+	_, _, err := s.MintServiceAccountToken(api.ServiceAccountTokenRequest{Namespace: "default", ServiceAccount: "app-puller"})
 	require.NoError(t, err)
 	ring := filepath.Join(tg.env.StateDir, "keys", "issuer-aks1.json")
 	before, err := os.ReadFile(ring)
