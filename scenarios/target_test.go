@@ -140,3 +140,12 @@ func TestParsePodResult(t *testing.T) {
 	_, err = (&PodAction{Action: "token"}).Run(context.Background(), nil)
 	assert.EqualError(t, err, "tokenFile: required for token")
 }
+
+func TestRunNeedsATarget(t *testing.T) {
+	t.Parallel()
+	sc := &Scenario{ID: "x", Steps: []Step{{AdvanceClock: "1h"}}}
+	rep := Run(context.Background(), sc, RunOptions{})
+	require.EqualError(t, rep.Err, "no target to run the scenario on")
+	assert.Empty(t, rep.Steps)
+	assert.False(t, rep.Pass())
+}

@@ -1,4 +1,4 @@
-package scenarios
+package embedded
 
 import (
 	"context"
@@ -6,13 +6,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/azsim/azsim/fakeoidc"
+	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/internal/clients/flow"
+	"github.com/azsim/azsim/scenarios"
 	"github.com/azsim/azsim/world"
 )
 
 // do runs a step's action and returns its hops.
-func (r *Embedded) do(ctx context.Context, st *Step) ([]flow.Hop, error) {
+func (r *Target) do(ctx context.Context, st *scenarios.Step) ([]flow.Hop, error) {
 	switch {
 	case st.Pull != nil:
 		return r.pull(ctx, st.Pull)
@@ -59,11 +60,11 @@ func (r *Embedded) do(ctx context.Context, st *Step) ([]flow.Hop, error) {
 	return nil, fmt.Errorf("no action")
 }
 
-func (r *Embedded) cluster(name string) (*world.ClusterInfo, error) {
-	return ClusterOf(r.sim.Store.Snapshot(), name)
+func (r *Target) cluster(name string) (*world.ClusterInfo, error) {
+	return scenarios.ClusterOf(r.sim.Store.Snapshot(), name)
 }
 
-func (r *Embedded) mint(sa, cluster, audience, expiration string) (string, error) {
+func (r *Target) mint(sa, cluster, audience, expiration string) (string, error) {
 	ns, name, ok := strings.Cut(sa, "/")
 	if !ok {
 		return "", fmt.Errorf("serviceAccount %q: want NAMESPACE/NAME", sa)
@@ -72,21 +73,21 @@ func (r *Embedded) mint(sa, cluster, audience, expiration string) (string, error
 	if err != nil {
 		return "", err
 	}
-	req := fakeoidc.TokenRequest{Cluster: c.Name, Namespace: ns, ServiceAccount: name}
+	req := api.ServiceAccountTokenRequest{Cluster: c.Name, Namespace: ns, ServiceAccount: name, Expiration: expiration}
 	if audience != "" {
 		req.Audiences = []string{audience}
 	}
 	if expiration != "" {
-		if req.Expiration, err = time.ParseDuration(expiration); err != nil {
+		if _, err := time.ParseDuration(expiration); err != nil {
 			return "", fmt.Errorf("expiration: %w", err)
 		}
 	}
-	tok, _, err := r.sim.MintServiceAccountToken(req)
+	tok, _, err := mintServiceAccountToken(r.sim, req)
 	return tok, err
 }
 
 // federated resolves the assertion and the identity of a pod.
-func (r *Embedded) federated(sa, cluster, identity, audience, token string) (*world.Principal, string, error) {
+func (r *Target) federated(sa, cluster, identity, audience, token string) (*world.Principal, string, error) {
 	assertion := r.tokens[token]
 	var err error
 	if token != "" && assertion == "" {
@@ -97,14 +98,14 @@ func (r *Embedded) federated(sa, cluster, identity, audience, token string) (*wo
 			return nil, "", err
 		}
 	}
-	p, err := FederatedPrincipal(r.sim.Store.Snapshot(), sa, cluster, identity)
+	p, err := scenarios.FederatedPrincipal(r.sim.Store.Snapshot(), sa, cluster, identity)
 	if err != nil {
 		return nil, "", err
 	}
 	return p, assertion, nil
 }
 
-func (r *Embedded) pull(ctx context.Context, p *PullStep) ([]flow.Hop, error) {
+func (r *Target) pull(ctx context.Context, p *scenarios.PullStep) ([]flow.Hop, error) {
 	opts := flow.Options{ScopeRepository: p.ScopeRepository, Resource: p.Resource}
 	c, err := r.flowClient(p.NodePool)
 	if err != nil {
@@ -146,7 +147,7 @@ func (r *Embedded) pull(ctx context.Context, p *PullStep) ([]flow.Hop, error) {
 	return res.Hops, nil
 }
 
-func (r *Embedded) token(ctx context.Context, t *TokenStep) ([]flow.Hop, error) {
+func (r *Target) token(ctx context.Context, t *scenarios.TokenStep) ([]flow.Hop, error) {
 	id, assertion, err := r.federated(t.ServiceAccount, t.Cluster, t.Identity, t.Audience, t.Token)
 	if err != nil {
 		return nil, err
@@ -159,14 +160,14 @@ func (r *Embedded) token(ctx context.Context, t *TokenStep) ([]flow.Hop, error) 
 }
 
 // imds calls the node pool's IMDS as a pod or node would.
-func (r *Embedded) imds(ctx context.Context, s *IMDSStep) ([]flow.Hop, error) {
+func (r *Target) imds(ctx context.Context, s *scenarios.IMDSStep) ([]flow.Hop, error) {
 	c, err := r.flowClient(s.NodePool)
 	if err != nil {
 		return nil, err
 	}
-	q, err := IMDSQuery(r.sim.Store.Snapshot(), s)
+	q, err := scenarios.IMDSQuery(r.sim.Store.Snapshot(), s)
 	if err != nil {
 		return nil, err
 	}
-	return []flow.Hop{CallIMDS(ctx, c.HTTP, q)}, nil
+	return []flow.Hop{scenarios.CallIMDS(ctx, c.HTTP, q)}, nil
 }

@@ -1,4 +1,4 @@
-package scenarios
+package embedded_test
 
 import (
 	"context"
@@ -9,6 +9,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/azsim/azsim/scenarios"
+	"github.com/azsim/azsim/scenarios/embedded"
 )
 
 // seedDir holds keys generated once; each scenario copies it, so runs do not
@@ -50,37 +53,20 @@ func copyDir(t *testing.T, src string) string {
 // TestCatalogue runs every scenario; each fails if its expected error or
 // hint changes.
 func TestCatalogue(t *testing.T) {
-	all, err := Catalogue()
+	all, err := scenarios.Catalogue()
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, len(all), 18)
 	// Warm the seed directory with one run.
-	first := Run(context.Background(), all[0], RunOptions{StateDir: seedDir})
+	first := scenarios.Run(context.Background(), all[0], scenarios.RunOptions{Target: embedded.New(seedDir)})
 	require.NoError(t, first.Err)
 	for _, sc := range all {
 		t.Run(sc.ID, func(t *testing.T) {
 			t.Parallel()
-			rep := Run(context.Background(), sc, RunOptions{StateDir: copyDir(t, seedDir)})
+			rep := scenarios.Run(context.Background(), sc, scenarios.RunOptions{Target: embedded.New(copyDir(t, seedDir))})
 			require.NoError(t, rep.Err)
 			for _, st := range rep.Steps {
 				assert.True(t, st.Pass(), "step %d (%s %s): %s\nhops: %+v", st.Index, st.Action, st.Name, strings.Join(st.Problems, "; "), st.Hops)
 			}
 		})
-	}
-}
-
-func TestParseRejectsBadScenarios(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct{ yaml, want string }{
-		{"id: Bad_ID\ntitle: t\nstory: s\nsteps: [{advanceClock: 1h}]", `id: "Bad_ID" must be`},
-		{"id: x\ntitle: t\nstory: s\nsteps: []", "at least one step"},
-		{"id: x\ntitle: t\nstory: s\nsteps: [{advanceClock: 1h, rotateKeys: {cluster: aks1}}]", "steps[0]: exactly one action is required, got 2"},
-		{"id: x\ntitle: t\nstory: s\nsteps: [{advanceClock: 1h, expect: {hop: entra}}]", "set fail: true"},
-		{"id: x\ntitle: t\nstory: s\nworld: {extends: other}\nsteps: [{advanceClock: 1h}]", `extends: "other" must be default or none`},
-		{"id: x\ntitle: t\nstory: s\nworld: {add: {identities: [{name: a, resourceGroup: nope}]}}\nsteps: [{advanceClock: 1h}]", `identities[2].resourceGroup: unknown resource group "nope"`},
-		{"id: x\nnope: 1", `unknown field "nope"`},
-	} {
-		_, err := Parse([]byte(tc.yaml))
-		require.Error(t, err, tc.yaml)
-		assert.Contains(t, err.Error(), tc.want)
 	}
 }

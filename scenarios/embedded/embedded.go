@@ -1,4 +1,7 @@
-package scenarios
+// Package embedded is the in-process scenario target: each scenario runs on
+// a fresh simulator in this process, its clients played by azsim's flow
+// client and azidentity.
+package embedded
 
 import (
 	"context"
@@ -9,14 +12,15 @@ import (
 
 	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/internal/clients/flow"
+	"github.com/azsim/azsim/scenarios"
 	"github.com/azsim/azsim/sim"
 	"github.com/azsim/azsim/world"
 )
 
-// Embedded runs each scenario on a fresh simulator in this process; its
+// Target runs each scenario on a fresh simulator in this process; its
 // clients are azsim's flow client and azidentity, reaching the simulator by
 // the real host names through sim's transport.
-type Embedded struct {
+type Target struct {
 	stateDir string
 	tmpDir   string
 	sim      *sim.Sim
@@ -25,16 +29,15 @@ type Embedded struct {
 	refresh  map[string]string
 }
 
-// NewEmbedded returns the embedded target. stateDir is reused across
-// scenarios so keys are generated once (empty: a temporary directory per
-// scenario).
-func NewEmbedded(stateDir string) *Embedded { return &Embedded{stateDir: stateDir} }
+// New returns the embedded target. stateDir is reused across scenarios so
+// keys are generated once (empty: a temporary directory per scenario).
+func New(stateDir string) *Target { return &Target{stateDir: stateDir} }
 
-// Name implements Target.
-func (e *Embedded) Name() string { return "embedded" }
+// Name implements scenarios.Target.
+func (e *Target) Name() string { return "embedded" }
 
-// Begin implements Target: a new simulator serving w.
-func (e *Embedded) Begin(ctx context.Context, _ *Scenario, w *world.World) error {
+// Begin implements scenarios.Target: a new simulator serving w.
+func (e *Target) Begin(ctx context.Context, _ *scenarios.Scenario, w *world.World) error {
 	dir := e.stateDir
 	if dir == "" {
 		d, err := os.MkdirTemp("", "azsim-scenario-")
@@ -56,8 +59,8 @@ func (e *Embedded) Begin(ctx context.Context, _ *Scenario, w *world.World) error
 	return nil
 }
 
-// End implements Target.
-func (e *Embedded) End(context.Context) error {
+// End implements scenarios.Target.
+func (e *Target) End(context.Context) error {
 	if e.sim != nil {
 		e.sim.Close()
 		e.sim = nil
@@ -69,8 +72,8 @@ func (e *Embedded) End(context.Context) error {
 	return nil
 }
 
-// Mark implements Target.
-func (e *Embedded) Mark(context.Context) (uint64, error) {
+// Mark implements scenarios.Target.
+func (e *Target) Mark(context.Context) (uint64, error) {
 	ds := e.sim.Trace.Recent(0)
 	if len(ds) == 0 {
 		return 0, nil
@@ -78,19 +81,19 @@ func (e *Embedded) Mark(context.Context) (uint64, error) {
 	return ds[len(ds)-1].Seq, nil
 }
 
-// Explain implements Target.
-func (e *Embedded) Explain(_ context.Context, mark uint64) (*api.Decision, error) {
-	return LastRefused(e.sim.Trace.Recent(mark)), nil
+// Explain implements scenarios.Target.
+func (e *Target) Explain(_ context.Context, mark uint64) (*api.Decision, error) {
+	return scenarios.LastRefused(e.sim.Trace.Recent(mark)), nil
 }
 
-// Do implements Target.
-func (e *Embedded) Do(ctx context.Context, st *Step) (Outcome, error) {
+// Do implements scenarios.Target.
+func (e *Target) Do(ctx context.Context, st *scenarios.Step) (scenarios.Outcome, error) {
 	hops, err := e.do(ctx, st)
-	return Outcome{Hops: hops}, err
+	return scenarios.Outcome{Hops: hops}, err
 }
 
 // flowClient reaches the simulator by the real names; IMDS of pool.
-func (e *Embedded) flowClient(pool string) (*flow.Client, error) {
+func (e *Target) flowClient(pool string) (*flow.Client, error) {
 	tr, err := e.sim.TransportForPool(pool)
 	if err != nil {
 		return nil, err
