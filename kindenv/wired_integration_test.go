@@ -26,6 +26,8 @@ import (
 	"github.com/azsim/azsim/internal/clients/flow"
 	"github.com/azsim/azsim/internal/platform/jwtx"
 	"github.com/azsim/azsim/kindenv"
+	"github.com/azsim/azsim/kindenv/internal/docker"
+	"github.com/azsim/azsim/kindenv/internal/kindstate"
 	"github.com/azsim/azsim/world"
 )
 
@@ -83,11 +85,11 @@ func needKind(t *testing.T, timeout time.Duration) context.Context {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	t.Cleanup(cancel)
-	if err := kindenv.DockerAnswers(ctx); err != nil {
+	if err := docker.Answers(ctx); err != nil {
 		t.Log(err)
 		t.Skip(skipNoDocker)
 	}
-	choice := kindenv.ChooseNodeImage(ctx, kindenv.ChooseOptions{})
+	choice := kindenv.ChooseNodeImage(ctx)
 	if choice.Offline && exec.CommandContext(ctx, "docker", "image", "inspect", choice.Image).Run() != nil {
 		t.Skip(skipNoImage)
 	}
@@ -156,7 +158,7 @@ func startWired(ctx context.Context, t *testing.T, name string, extra ...string)
 // reload reads kind.json, endpoints.json, the admin token and the world.
 func (w *wired) reload() {
 	t := w.t
-	b, err := os.ReadFile(filepath.Join(w.stateDir, kindenv.KindInfoFile))
+	b, err := os.ReadFile(filepath.Join(w.stateDir, kindstate.KindInfoFile))
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(b, &w.env))
 	w.ep, err = client.ReadEndpoints(w.stateDir)
@@ -282,7 +284,7 @@ func (w *wired) pod(ns, name string) podStatus {
 func (w *wired) waitPhase(t *testing.T, ns, name string, phases ...string) string {
 	t.Helper()
 	var got string
-	require.NoError(t, kindenv.Poll(w.ctx, 2*time.Minute, func() (bool, string) {
+	require.NoError(t, docker.Poll(w.ctx, 2*time.Minute, func() (bool, string) {
 		got = w.pod(ns, name).Status.Phase
 		for _, p := range phases {
 			if got == p {
@@ -516,7 +518,7 @@ spec:
   - {name: hello, image: azsimacr.azurecr.io/hello:v1, imagePullPolicy: Always}
 `, "apply", "-f", "-")
 	var reason string
-	require.NoError(t, kindenv.Poll(w.ctx, 2*time.Minute, func() (bool, string) {
+	require.NoError(t, docker.Poll(w.ctx, 2*time.Minute, func() (bool, string) {
 		p := w.pod("default", "hello-smi")
 		for _, cs := range p.Status.ContainerStatuses {
 			if cs.State.Waiting != nil {
@@ -592,7 +594,7 @@ spec:
 func (w *wired) waitPullFailure(t *testing.T, name string) string {
 	t.Helper()
 	var reason string
-	require.NoError(t, kindenv.Poll(w.ctx, 2*time.Minute, func() (bool, string) {
+	require.NoError(t, docker.Poll(w.ctx, 2*time.Minute, func() (bool, string) {
 		p := w.pod("default", name)
 		require.NotEqual(t, "Succeeded", p.Status.Phase, "the pull must fail")
 		for _, cs := range p.Status.ContainerStatuses {

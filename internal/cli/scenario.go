@@ -156,7 +156,7 @@ func (e *env) scenarioTarget(ctx context.Context, f scenarioRunFlags) (scenarios
 		if dir == "" {
 			dir = kindenv.DefaultStateDir(f.name)
 		}
-		t, err := kindenv.OpenScenarioTarget(dir, e.stdout)
+		t, err := kindenv.NewScenarioTarget(dir, e.stdout)
 		if err != nil {
 			return nil, nil, failed(err)
 		}
