@@ -5,7 +5,11 @@ import (
 	"compress/gzip"
 	"fmt"
 	"io"
+	"os"
+	"os/exec"
 	"path"
+	"path/filepath"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -140,4 +144,52 @@ func WriteImages(out string, specs []ImageSpec) error {
 		refs[ref] = img
 	}
 	return tarball.MultiRefWriteToFile(out, refs)
+}
+
+func (b *builder) imageTarballs(key string, in ImageInputs) (string, error) {
+	dir := filepath.Join(b.cfg.CacheDir, "images", key)
+	if b.cached("control-plane, etcd, coredns, kube-proxy, pause images (go-containerregistry)", dir) {
+		return dir, nil
+	}
+	tmp := dir + ".tmp"
+	_ = os.RemoveAll(tmp)
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		return "", err
+	}
+	specs := KubeadmImages(in)
+	if err := b.checkKubeadmImages(filepath.Join(in.K8sBinDir, "kubeadm"), specs); err != nil {
+		return "", err
+	}
+	for _, s := range specs {
+		b.printf("  %s", s.Ref)
+	}
+	if err := WriteImages(filepath.Join(tmp, "kubeadm-images.tar"), specs); err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return "", err
+	}
+	return dir, b.done(dir)
+}
+
+// checkKubeadmImages compares the images to assemble with the list the
+// built kubeadm itself reports, so a name or tag drift fails the build.
+func (b *builder) checkKubeadmImages(kubeadm string, specs []ImageSpec) error {
+	out, err := exec.CommandContext(b.ctx, kubeadm, "config", "images", "list",
+		"--kubernetes-version", b.cfg.KubernetesVersion).Output()
+	if err != nil {
+		return fmt.Errorf("kubeadm config images list: %w", err)
+	}
+	want := strings.Fields(string(out))
+	have := map[string]bool{}
+	for _, s := range specs {
+		have[s.Ref] = true
+	}
+	for _, w := range want {
+		if !have[w] {
+			return fmt.Errorf("kubeadm %s expects image %s, which the builder does not assemble", b.cfg.KubernetesVersion, w)
+		}
+	}
+	b.printf("  kubeadm %s expects %d images; all assembled", b.cfg.KubernetesVersion, len(want))
+	return nil
 }
