@@ -50,7 +50,7 @@ type UpOptions struct {
 	Choice *Choice
 	// ProviderConfig replaces the rendered CredentialProviderConfig (a host
 	// file); ProviderBinDir is a host directory of plugin binaries mounted
-	// at render.NodePluginDir and used as the kubelet's bin dir.
+	// on every node at /etc/azsim/plugins and used as the kubelet's bin dir.
 	ProviderConfig, ProviderBinDir string
 	// Log receives progress (default: discard).
 	Log io.Writer
