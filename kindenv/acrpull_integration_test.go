@@ -17,7 +17,7 @@ import (
 	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/conformance"
 	"github.com/azsim/azsim/internal/platform/ociimage"
-	"github.com/azsim/azsim/kindenv"
+	"github.com/azsim/azsim/kindenv/internal/kindcluster"
 )
 
 const (
@@ -38,7 +38,7 @@ func (w *wired) testAcrPullBindingDriver(t *testing.T) {
 	require.NoError(t, err, "%s", out)
 	img, err := ociimage.BuildFromFile(bin)
 	require.NoError(t, err)
-	require.NoError(t, kindenv.LoadImage(w.ctx, wiredName, img, apbImage))
+	require.NoError(t, kindcluster.LoadImage(w.ctx, wiredName, img, apbImage))
 	crd, err := os.ReadFile(filepath.Join(apbFixture, "crd.yaml"))
 	require.NoError(t, err)
 	tmpl, err := os.ReadFile(filepath.Join(apbFixture, "install.yaml"))

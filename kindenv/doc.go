@@ -1,8 +1,13 @@
-// Package kindenv is azsim's kind integration: it renders the kind cluster
-// config, the node's containerd config, CNI config and kubelet patches (pure
-// functions, golden-tested), chooses the node image (stock kindest/node when a
-// registry answers, the offline image built by kindenv/nodeimage otherwise)
-// and creates clusters through sigs.k8s.io/kind/pkg/cluster.
+// Package kindenv is azsim's kind integration: Up creates (or reuses) a kind
+// cluster wired to a simulator container (issuer, CA, IMDS, the kubelet's
+// credential provider), Down deletes it, NewScenarioTarget runs the pitfall
+// scenarios on it, and BuildNodeImage builds the offline node image
+// ChooseNodeImage falls back to when no registry answers.
+//
+// The implementation lives in kindenv/internal: render (the pure config
+// rendering, golden-tested), docker and kindcluster (the engine and
+// sigs.k8s.io/kind), simcontainer (the simulator's container), kindstate
+// (what kind.json records), scenariotarget and nodeimage.
 //
 // Facts it relies on are in the shared reference kind-offline.md (section
 // numbers are cited as "ref §N").

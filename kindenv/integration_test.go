@@ -23,7 +23,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/azsim/azsim/kindenv"
-	"github.com/azsim/azsim/kindenv/nodeimage"
+	"github.com/azsim/azsim/kindenv/internal/docker"
+	"github.com/azsim/azsim/kindenv/internal/kindcluster"
+	"github.com/azsim/azsim/kindenv/internal/nodeimage"
 )
 
 // Skip messages (exact; CI logs are grepped for them).
@@ -42,19 +44,19 @@ const clusterName = "azsim-e2e"
 func TestIntegrationKindCluster(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
-	if err := kindenv.DockerAnswers(ctx); err != nil {
+	if err := docker.Answers(ctx); err != nil {
 		t.Log(err)
 		t.Skip(skipNoDocker)
 	}
-	choice := kindenv.ChooseNodeImage(ctx, kindenv.ChooseOptions{})
+	choice := kindenv.ChooseNodeImage(ctx)
 	t.Logf("kind node image: %s (%s)", choice.Image, choice.Reason)
 	if choice.Offline && exec.CommandContext(ctx, "docker", "image", "inspect", choice.Image).Run() != nil {
 		t.Skip(skipNoImage)
 	}
 
-	require.NoError(t, kindenv.DeleteCluster(clusterName, ""))
+	require.NoError(t, kindcluster.Delete(clusterName, ""))
 	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	c, err := kindenv.CreateCluster(ctx, kindenv.CreateOptions{Name: clusterName, Choice: choice, Kubeconfig: kubeconfig})
+	c, err := kindcluster.Create(ctx, kindcluster.CreateOptions{Name: clusterName, Choice: choice, Kubeconfig: kubeconfig})
 	require.NoError(t, err)
 	t.Logf("cluster %s created in %s (kind config:\n%s)", clusterName, c.Took.Round(100*time.Millisecond), c.Config)
 	t.Cleanup(func() {
@@ -83,7 +85,7 @@ func TestIntegrationKindCluster(t *testing.T) {
 	t.Logf("CoreDNS Running %s after create returned", time.Since(start).Round(100*time.Millisecond))
 
 	// 3. A registry in this process, on the kind network's gateway.
-	gw, err := kindenv.NetworkGateway(ctx)
+	gw, err := docker.NetworkGateway(ctx)
 	require.NoError(t, err)
 	ln, err := net.Listen("tcp", net.JoinHostPort(gw, "0"))
 	require.NoError(t, err)
@@ -149,7 +151,7 @@ spec:
 	_, err = c.Kubectl(ctx, strings.NewReader(manifest), "apply", "-f", "-")
 	require.NoError(t, err)
 
-	require.NoError(t, kindenv.Poll(ctx, 3*time.Minute, func() (bool, string) {
+	require.NoError(t, docker.Poll(ctx, 3*time.Minute, func() (bool, string) {
 		out, err := c.Kubectl(ctx, nil, "get", "deployment", "echo", "-o", "jsonpath={.status.availableReplicas}")
 		if err != nil {
 			return false, err.Error()
@@ -163,7 +165,7 @@ spec:
 	_, err = c.Kubectl(ctx, strings.NewReader(client), "apply", "-f", "-")
 	require.NoError(t, err)
 
-	require.NoError(t, kindenv.Poll(ctx, 2*time.Minute, func() (bool, string) {
+	require.NoError(t, docker.Poll(ctx, 2*time.Minute, func() (bool, string) {
 		out, err := c.Kubectl(ctx, nil, "get", "pod", "echo-client", "-o", "jsonpath={.status.phase}")
 		if err != nil {
 			return false, err.Error()
@@ -202,7 +204,7 @@ func pushEchoServer(ctx context.Context, t *testing.T, host string) string {
 	return ref
 }
 
-func dumpCluster(t *testing.T, c *kindenv.Cluster) {
+func dumpCluster(t *testing.T, c *kindcluster.Cluster) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	for _, args := range [][]string{

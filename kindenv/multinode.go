@@ -9,62 +9,33 @@ import (
 	"strings"
 	"time"
 
+	"github.com/azsim/azsim/kindenv/internal/kindstate"
 	"github.com/azsim/azsim/world"
 )
 
-// MaxNodesPerPool bounds COUNT in a --node-pools entry: every kind node is a
+// maxNodesPerPool bounds COUNT in a --node-pools entry: every kind node is a
 // full container (kubelet, containerd, kube-proxy).
-const MaxNodesPerPool = 10
-
-// Node roles, as kind names them.
-const (
-	RoleControlPlane = "control-plane"
-	RoleWorker       = "worker"
-)
-
-// CNI modes recorded in Env.CNI.
-const (
-	// CNIKindnet is the stock node image's kindnetd (kind's default CNI).
-	CNIKindnet = "kindnetd"
-	// CNIStaticPTP is the offline image's static ptp conflist (one node).
-	CNIStaticPTP = "ptp"
-	// CNIStaticPTPRoutes is a ptp conflist per node (its own /24, mounted
-	// over the image's) plus static routes to the other nodes' subnets.
-	CNIStaticPTPRoutes = "ptp+routes"
-)
-
-// PoolNodes is one entry of `kind up --node-pools`: Count worker nodes
-// playing the world node pool Pool.
-type PoolNodes struct {
-	Pool  string `json:"pool"`
-	Count int    `json:"count"`
-}
-
-// NodeInfo is one node of the kind cluster and what it plays, as recorded
-// in kind.json.
-type NodeInfo struct {
-	// Name is the node container's name and the Kubernetes node name.
-	Name string `json:"name"`
-	// Role is RoleControlPlane or RoleWorker.
-	Role string `json:"role"`
-	// Pool is the world node pool whose agent-pool labels the node carries
-	// (empty for the dedicated control plane of a multi-node cluster).
-	Pool string `json:"pool,omitempty"`
-	// IMDSPool is the pool whose IMDS 169.254.169.254 reaches on the node.
-	IMDSPool string `json:"imdsPool"`
-	// PodSubnet is the node's host-local range (offline image only).
-	PodSubnet string `json:"podSubnet,omitempty"`
-	// IP is the node's address on the kind network; IMDS the DNAT target.
-	IP   string `json:"ip,omitempty"`
-	IMDS string `json:"imds,omitempty"`
-}
+const maxNodesPerPool = 10
 
 var poolNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]*$`)
 
-// ParseNodePools parses "POOL[=COUNT],..." (COUNT defaults to 1). It
-// reports every bad entry at once, naming it, and returns the entries that
-// parsed so the caller can check them against the world as well.
-func ParseNodePools(spec string) ([]PoolNodes, error) {
+// ParseNodePools parses `kind up --node-pools` ("POOL[=COUNT],...", COUNT
+// defaults to 1) and checks the pools against the world cluster the kind
+// cluster plays (cluster, default the world's first). It reports every
+// problem at once, each naming its entry, and returns the entries that
+// parsed.
+func ParseNodePools(w *world.World, cluster, spec string) ([]PoolNodes, error) {
+	pools, err := parseNodePools(spec)
+	if len(pools) > 0 {
+		err = errors.Join(err, checkNodePools(w, cluster, pools))
+	}
+	return pools, err
+}
+
+// parseNodePools parses "POOL[=COUNT],...". It reports every bad entry at
+// once, naming it, and returns the entries that parsed so they can be
+// checked against the world as well.
+func parseNodePools(spec string) ([]PoolNodes, error) {
 	if strings.TrimSpace(spec) == "" {
 		return nil, errors.New(`empty list: want POOL[=COUNT],... (e.g. "nodepool1,userpool=2")`)
 	}
@@ -98,15 +69,15 @@ func parsePoolEntry(entry string) (PoolNodes, error) {
 	}
 	if hasCount {
 		n, err := strconv.Atoi(count)
-		if err != nil || n < 1 || n > MaxNodesPerPool {
-			return pn, fmt.Errorf("COUNT must be an integer from 1 to %d", MaxNodesPerPool)
+		if err != nil || n < 1 || n > maxNodesPerPool {
+			return pn, fmt.Errorf("COUNT must be an integer from 1 to %d", maxNodesPerPool)
 		}
 		pn.Count = n
 	}
 	return pn, nil
 }
 
-// FormatNodePools is the inverse of ParseNodePools.
+// FormatNodePools is the inverse of ParseNodePools: "POOL=COUNT,...".
 func FormatNodePools(pools []PoolNodes) string {
 	parts := make([]string, len(pools))
 	for i, p := range pools {
@@ -115,10 +86,10 @@ func FormatNodePools(pools []PoolNodes) string {
 	return strings.Join(parts, ",")
 }
 
-// CheckNodePools checks that every pool belongs to the world cluster the
+// checkNodePools checks that every pool belongs to the world cluster the
 // kind cluster plays (cluster, default the world's first), reporting every
 // unknown pool at once.
-func CheckNodePools(w *world.World, cluster string, pools []PoolNodes) error {
+func checkNodePools(w *world.World, cluster string, pools []PoolNodes) error {
 	ix, err := world.Compile(w, time.Now())
 	if err != nil {
 		return fmt.Errorf("world: %w", err)
@@ -143,8 +114,8 @@ func resolvePools(wc *world.ClusterInfo, pools []PoolNodes) ([]*world.NodePoolIn
 	var out []*world.NodePoolInfo
 	var errs []error
 	for _, pn := range pools {
-		if pn.Count < 1 || pn.Count > MaxNodesPerPool {
-			errs = append(errs, fmt.Errorf("%q: COUNT must be an integer from 1 to %d, got %d", pn.Pool, MaxNodesPerPool, pn.Count))
+		if pn.Count < 1 || pn.Count > maxNodesPerPool {
+			errs = append(errs, fmt.Errorf("%q: COUNT must be an integer from 1 to %d, got %d", pn.Pool, maxNodesPerPool, pn.Count))
 		}
 		p, ok := byName[strings.ToLower(pn.Pool)]
 		if !ok {
@@ -159,40 +130,40 @@ func resolvePools(wc *world.ClusterInfo, pools []PoolNodes) ([]*world.NodePoolIn
 // podSubnet is node i's host-local range inside PodSubnet.
 func podSubnet(i int) string { return fmt.Sprintf("10.244.%d.0/24", i) }
 
-// PlanNodes lays out the kind cluster's nodes: without pools, the single
+// planNodes lays out the kind cluster's nodes: without pools, the single
 // control-plane node playing single; with pools, a dedicated control plane
 // (its IMDS the first listed pool's) and Count workers per pool, named as
 // kind names them (<name>-worker, <name>-worker2, ...). Pod subnets are
 // set for the offline image (10.244.<i>.0/24, i the node's index).
-func PlanNodes(name string, single *world.NodePoolInfo, pools []PoolNodes, offline bool) []NodeInfo {
+func planNodes(name string, single *world.NodePoolInfo, pools []PoolNodes, offline bool) []kindstate.NodeInfo {
 	subnet := func(i int) string {
 		if offline {
 			return podSubnet(i)
 		}
 		return ""
 	}
-	cp := name + "-" + RoleControlPlane
+	cp := name + "-" + kindstate.RoleControlPlane
 	if len(pools) == 0 {
-		return []NodeInfo{{Name: cp, Role: RoleControlPlane, Pool: single.Name, IMDSPool: single.Name, PodSubnet: subnet(0)}}
+		return []kindstate.NodeInfo{{Name: cp, Role: kindstate.RoleControlPlane, Pool: single.Name, IMDSPool: single.Name, PodSubnet: subnet(0)}}
 	}
-	nodes := []NodeInfo{{Name: cp, Role: RoleControlPlane, IMDSPool: pools[0].Pool, PodSubnet: subnet(0)}}
+	nodes := []kindstate.NodeInfo{{Name: cp, Role: kindstate.RoleControlPlane, IMDSPool: pools[0].Pool, PodSubnet: subnet(0)}}
 	for _, p := range pools {
 		for k := 0; k < p.Count; k++ {
 			n := len(nodes)
-			wname := name + "-" + RoleWorker
+			wname := name + "-" + kindstate.RoleWorker
 			if n > 1 {
 				wname += strconv.Itoa(n)
 			}
-			nodes = append(nodes, NodeInfo{Name: wname, Role: RoleWorker, Pool: p.Pool, IMDSPool: p.Pool, PodSubnet: subnet(n)})
+			nodes = append(nodes, kindstate.NodeInfo{Name: wname, Role: kindstate.RoleWorker, Pool: p.Pool, IMDSPool: p.Pool, PodSubnet: subnet(n)})
 		}
 	}
 	return nodes
 }
 
-// AgentPoolLabels are the labels AKS sets on the nodes of pool: the first
+// agentPoolLabels are the labels AKS sets on the nodes of pool: the first
 // pool of the cluster is the system pool (the world model carries no mode),
 // kubernetes.azure.com/cluster is the node resource group.
-func AgentPoolLabels(pool *world.NodePoolInfo) map[string]string {
+func agentPoolLabels(pool *world.NodePoolInfo) map[string]string {
 	wc := pool.Cluster
 	mode := "user"
 	if len(wc.Pools) > 0 && wc.Pools[0].Name == pool.Name {

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/azsim/azsim/kindenv"
+	"github.com/azsim/azsim/kindenv/internal/kindstate"
 	"github.com/azsim/azsim/world"
 )
 
@@ -25,7 +26,7 @@ const mnName = "azsim-mn"
 type multiNode struct {
 	*wired
 	worldFile string
-	byPool    map[string]kindenv.NodeInfo // pool → its (single) worker
+	byPool    map[string]kindstate.NodeInfo // pool → its (single) worker
 }
 
 // TestIntegrationMultiNode runs `azsim kind up --node-pools
@@ -67,9 +68,9 @@ func twoPoolWorld(t *testing.T) string {
 func upMultiNode(ctx context.Context, t *testing.T) *multiNode {
 	worldFile := twoPoolWorld(t)
 	m := &multiNode{wired: startWired(ctx, t, mnName, "--config", worldFile, "--node-pools", "nodepool1,userpool"), worldFile: worldFile}
-	m.byPool = map[string]kindenv.NodeInfo{}
+	m.byPool = map[string]kindstate.NodeInfo{}
 	for _, n := range m.env.Nodes {
-		if n.Role == kindenv.RoleWorker {
+		if n.Role == kindstate.RoleWorker {
 			m.byPool[n.Pool] = n
 		}
 	}
@@ -125,9 +126,9 @@ func (m *multiNode) checkKindJSON(t *testing.T) {
 	require.Len(t, m.env.Nodes, 3)
 	assert.Equal(t, "nodepool1", m.env.Nodes[0].IMDSPool, "the control plane's IMDS is the first listed pool's")
 	if strings.HasPrefix(m.env.NodeImage, "azsim/kindnode") {
-		assert.Equal(t, kindenv.CNIStaticPTPRoutes, m.env.CNI)
+		assert.Equal(t, kindstate.CNIStaticPTPRoutes, m.env.CNI)
 	} else {
-		assert.Equal(t, kindenv.CNIKindnet, m.env.CNI)
+		assert.Equal(t, kindstate.CNIKindnet, m.env.CNI)
 	}
 	for _, n := range m.env.Nodes {
 		assert.NotEmpty(t, n.IP, "%s", n.Name)

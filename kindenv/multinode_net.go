@@ -11,13 +11,10 @@ import (
 	"strings"
 
 	"github.com/azsim/azsim/internal/platform/state"
-)
-
-// The offline image's CNI config (ref §6.3): a multi-node cluster mounts a
-// per-node rendering over it.
-const (
-	NodeCNIConfig  = "/etc/cni/net.d/10-azsim-ptp.conflist"
-	CNINetworkName = "azsim-ptp"
+	"github.com/azsim/azsim/kindenv/internal/docker"
+	"github.com/azsim/azsim/kindenv/internal/kindcluster"
+	"github.com/azsim/azsim/kindenv/internal/kindstate"
+	"github.com/azsim/azsim/kindenv/internal/render"
 )
 
 // cniFile is node's rendered conflist in the node directory.
@@ -25,56 +22,37 @@ func cniFile(nodeDir, node string) string { return filepath.Join(nodeDir, "cni",
 
 // writeCNIFiles renders each node's conflist (its own /24) when the nodes
 // route pod subnets between them.
-func writeCNIFiles(nodeDir, cni string, nodes []NodeInfo) error {
-	if cni != CNIStaticPTPRoutes {
+func writeCNIFiles(nodeDir, cni string, nodes []kindstate.NodeInfo) error {
+	if cni != kindstate.CNIStaticPTPRoutes {
 		return nil
 	}
 	if err := os.MkdirAll(filepath.Join(nodeDir, "cni"), 0o755); err != nil {
 		return fmt.Errorf("cni config dir: %w", err)
 	}
 	for _, n := range nodes {
-		if err := state.WriteFile(cniFile(nodeDir, n.Name), RenderCNIConfig(CNINetworkName, n.PodSubnet), 0o644); err != nil {
+		if err := state.WriteFile(cniFile(nodeDir, n.Name), render.RenderCNIConfig(render.CNINetworkName, n.PodSubnet), 0o644); err != nil {
 			return fmt.Errorf("cni config of %s: %w", n.Name, err)
 		}
 	}
 	return nil
 }
 
-// Route sends a pod subnet to the node that holds it.
-type Route struct {
-	Subnet, Via string
-}
-
 // nodeRoutes are the routes node i needs: every other node's pod subnet via
 // that node's address.
-func nodeRoutes(nodes []NodeInfo, i int) []Route {
-	var out []Route
+func nodeRoutes(nodes []kindstate.NodeInfo, i int) []render.Route {
+	var out []render.Route
 	for j, n := range nodes {
 		if j != i && n.PodSubnet != "" {
-			out = append(out, Route{Subnet: n.PodSubnet, Via: n.IP})
+			out = append(out, render.Route{Subnet: n.PodSubnet, Via: n.IP})
 		}
 	}
 	return out
 }
 
-// RenderRoutesScript renders the node script that routes the other nodes'
-// pod subnets (the ptp CNI routes only its own node's pods). `ip route
-// replace` makes it idempotent: it is re-run on every `kind up`, so node
-// addresses that changed after a restart are picked up.
-func RenderRoutesScript(node string, routes []Route) []byte {
-	var b strings.Builder
-	b.WriteString("#!/bin/sh\n# Rendered by azsim kindenv.RenderRoutesScript; do not edit.\n")
-	fmt.Fprintf(&b, "# Pod subnets of the other nodes, as seen from %s.\nset -e\n", node)
-	for _, r := range routes {
-		fmt.Fprintf(&b, "ip route replace %s via %s\n", r.Subnet, r.Via)
-	}
-	return []byte(b.String())
-}
-
 // nodeAddresses records every node's address on the kind network.
 func (r *upRun) nodeAddresses(ctx context.Context) error {
 	for i := range r.nodes {
-		ip, err := docker(ctx, "inspect", "-f", `{{with index .NetworkSettings.Networks "kind"}}{{.IPAddress}}{{end}}`, r.nodes[i].Name)
+		ip, err := docker.Run(ctx, "inspect", "-f", `{{with index .NetworkSettings.Networks "kind"}}{{.IPAddress}}{{end}}`, r.nodes[i].Name)
 		if err != nil || ip == "" {
 			return fmt.Errorf("address of node %s on the kind network: %v", r.nodes[i].Name, err)
 		}
@@ -86,8 +64,8 @@ func (r *upRun) nodeAddresses(ctx context.Context) error {
 // applyRoutes installs the routes between pod subnets on every node.
 func (r *upRun) applyRoutes(ctx context.Context) error {
 	for i, n := range r.nodes {
-		script := RenderRoutesScript(n.Name, nodeRoutes(r.nodes, i))
-		if _, err := dockerExec(ctx, n.Name, bytes.NewReader(script), "sh", "-s"); err != nil {
+		script := render.RenderRoutesScript(n.Name, nodeRoutes(r.nodes, i))
+		if _, err := docker.Exec(ctx, n.Name, bytes.NewReader(script), "sh", "-s"); err != nil {
 			return fmt.Errorf("pod routes on %s: %w", n.Name, err)
 		}
 	}
@@ -96,7 +74,7 @@ func (r *upRun) applyRoutes(ctx context.Context) error {
 
 // existingNodes reads the cluster's nodes: name, role, and the pool of
 // their agent-pool label.
-func existingNodes(ctx context.Context, c *Cluster) ([]NodeInfo, error) {
+func existingNodes(ctx context.Context, c *kindcluster.Cluster) ([]kindstate.NodeInfo, error) {
 	out, err := c.Kubectl(ctx, nil, "get", "nodes", "-o", "json")
 	if err != nil {
 		return nil, fmt.Errorf("listing the nodes of kind cluster %s: %w", c.Name, err)
@@ -112,21 +90,21 @@ func existingNodes(ctx context.Context, c *Cluster) ([]NodeInfo, error) {
 	if err := json.Unmarshal(out, &list); err != nil {
 		return nil, fmt.Errorf("nodes of kind cluster %s: %w", c.Name, err)
 	}
-	var nodes []NodeInfo
+	var nodes []kindstate.NodeInfo
 	for _, it := range list.Items {
-		n := NodeInfo{Name: it.Metadata.Name, Role: RoleWorker, Pool: it.Metadata.Labels["kubernetes.azure.com/agentpool"]}
+		n := kindstate.NodeInfo{Name: it.Metadata.Name, Role: kindstate.RoleWorker, Pool: it.Metadata.Labels["kubernetes.azure.com/agentpool"]}
 		if _, ok := it.Metadata.Labels["node-role.kubernetes.io/control-plane"]; ok {
-			n.Role = RoleControlPlane
+			n.Role = kindstate.RoleControlPlane
 		}
 		nodes = append(nodes, n)
 	}
 	return nodes, nil
 }
 
-// TopologyMismatch compares the nodes asked for with the nodes a cluster
+// topologyMismatch compares the nodes asked for with the nodes a cluster
 // has (name, role, pool) and says how they differ ("" when they do not).
-func TopologyMismatch(want, have []NodeInfo) string {
-	key := func(nodes []NodeInfo) []string {
+func topologyMismatch(want, have []kindstate.NodeInfo) string {
+	key := func(nodes []kindstate.NodeInfo) []string {
 		out := make([]string, len(nodes))
 		for i, n := range nodes {
 			pool := n.Pool
@@ -148,7 +126,7 @@ func TopologyMismatch(want, have []NodeInfo) string {
 // mismatch says why the existing cluster cannot be reused ("" if it can):
 // other nodes, pools, or node image.
 func (r *upRun) mismatch(ctx context.Context) (string, error) {
-	img, err := docker(ctx, "inspect", "-f", "{{.Config.Image}}", r.c.ControlPlane())
+	img, err := docker.Run(ctx, "inspect", "-f", "{{.Config.Image}}", r.c.ControlPlane())
 	if err != nil {
 		return "", err
 	}
@@ -159,7 +137,7 @@ func (r *upRun) mismatch(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return TopologyMismatch(r.nodes, have), nil
+	return topologyMismatch(r.nodes, have), nil
 }
 
 // relabel re-applies the agent-pool labels on a reused cluster (labels of

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/azsim/azsim/kindenv"
+	"github.com/azsim/azsim/kindenv/internal/docker"
 )
 
 // testMissingImage: the kubelet pulling a tag the registry does not have
@@ -28,7 +28,7 @@ spec:
 `, "apply", "-f", "-")
 	t.Cleanup(func() { _, _ = w.kubectl("", "delete", "pod", "hello-missing", "--wait=false") })
 	var ev string
-	require.NoError(t, kindenv.Poll(w.ctx, 2*time.Minute, func() (bool, string) {
+	require.NoError(t, docker.Poll(w.ctx, 2*time.Minute, func() (bool, string) {
 		ev = w.events("default", "hello-missing")
 		return strings.Contains(ev, "Failed to pull image"), ev
 	}))

@@ -65,7 +65,7 @@ func (w *wired) testScenarioWrongExpectation(t *testing.T, all []*scenarios.Scen
 	wrong.Steps = append([]scenarios.Step(nil), sc.Steps...)
 	wrong.Steps[0].Expect = scenarios.Expect{}
 	wrong.Steps[2].Expect = scenarios.Expect{Fail: true, Hop: "pull", Status: 401}
-	target, err := kindenv.OpenScenarioTarget(w.stateDir, nil)
+	target, err := kindenv.NewScenarioTarget(w.stateDir, nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, target.Close(w.ctx)) })
 	rep := scenarios.Run(w.ctx, &wrong, scenarios.RunOptions{Target: target})

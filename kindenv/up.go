@@ -12,6 +12,10 @@ import (
 
 	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/internal/platform/state"
+	"github.com/azsim/azsim/kindenv/internal/docker"
+	"github.com/azsim/azsim/kindenv/internal/kindcluster"
+	"github.com/azsim/azsim/kindenv/internal/kindstate"
+	"github.com/azsim/azsim/kindenv/internal/simcontainer"
 	"github.com/azsim/azsim/world"
 )
 
@@ -46,7 +50,7 @@ type UpOptions struct {
 	Choice *Choice
 	// ProviderConfig replaces the rendered CredentialProviderConfig (a host
 	// file); ProviderBinDir is a host directory of plugin binaries mounted
-	// at NodePluginDir and used as the kubelet's bin dir.
+	// on every node at /etc/azsim/plugins and used as the kubelet's bin dir.
 	ProviderConfig, ProviderBinDir string
 	// Log receives progress (default: discard).
 	Log io.Writer
@@ -56,41 +60,6 @@ type UpOptions struct {
 func DefaultStateDir(name string) string {
 	return filepath.Join(state.DefaultPath(), "kind", name)
 }
-
-// Env is a wired cluster and its simulator, as recorded in kind.json.
-type Env struct {
-	Name       string `json:"name"`
-	StateDir   string `json:"stateDir"`
-	Kubeconfig string `json:"kubeconfig"`
-	NodeImage  string `json:"nodeImage"`
-	// Container is the simulator's container; SimIP its address on the
-	// kind network.
-	Container string `json:"container"`
-	SimIP     string `json:"simIP"`
-	// WorldCluster and NodePool are what the kind cluster plays; NodePool
-	// is the single node's pool, or the first of NodePools.
-	WorldCluster string `json:"worldCluster"`
-	NodePool     string `json:"nodePool"`
-	// NodePools is the multi-node topology asked for (empty: one node).
-	NodePools []PoolNodes `json:"nodePools,omitempty"`
-	// Nodes maps every node to the pool it plays, its IMDS and pod subnet.
-	Nodes []NodeInfo `json:"nodes"`
-	// CNI is how pods reach each other: CNIKindnet, CNIStaticPTP or
-	// CNIStaticPTPRoutes.
-	CNI       string `json:"cni"`
-	IssuerURL string `json:"issuerURL"`
-	// KID is the service-account signing key's kid (JWKS of the issuer).
-	KID string `json:"kid"`
-	// Endpoints as seen from the host (published on loopback).
-	Endpoints api.Endpoints `json:"endpoints"`
-	// AdminToken authenticates the admin API.
-	AdminToken string `json:"-"`
-	// Timings of the steps, for the README.
-	Timings map[string]string `json:"timings"`
-}
-
-// ContainerName is the simulator container of kind cluster name.
-func ContainerName(name string) string { return "azsim-sim-" + name }
 
 // upRun is one `kind up`: what it learnt so far, step by step.
 type upRun struct {
@@ -102,13 +71,13 @@ type upRun struct {
 	pool     *world.NodePoolInfo // the single node's pool or the first listed
 	imdsPort map[string]int      // "<cluster>/<pool>" → container port
 	choice   Choice
-	nodes    []NodeInfo
+	nodes    []kindstate.NodeInfo
 	cni      string
 	dir      *state.Dir
 	kid      string
 	token    string
 	img      v1.Image
-	c        *Cluster
+	c        *kindcluster.Cluster
 	ep       api.Endpoints
 	simIP    string
 }
@@ -116,7 +85,7 @@ type upRun struct {
 // Up creates (or reuses) a kind cluster wired to a simulator container.
 func Up(ctx context.Context, o UpOptions) (*Env, error) {
 	o = upDefaults(o)
-	if err := DockerAnswers(ctx); err != nil {
+	if err := docker.Answers(ctx); err != nil {
 		return nil, err
 	}
 	r, err := planUp(ctx, o)
@@ -132,7 +101,7 @@ func Up(ctx context.Context, o UpOptions) (*Env, error) {
 	}
 	// The proof: a token from the cluster's TokenRequest API carries the
 	// world's issuer and the kid of the issuer's JWKS.
-	if err := CheckIssuer(ctx, r.c, r.wc.IssuerURL, r.kid); err != nil {
+	if err := kindcluster.CheckIssuer(ctx, r.c, r.wc.IssuerURL, r.kid); err != nil {
 		return nil, err
 	}
 	return r.record()
@@ -189,13 +158,13 @@ func planUp(ctx context.Context, o UpOptions) (*upRun, error) {
 	if err := r.resolveNodePools(); err != nil {
 		return nil, err
 	}
-	r.imdsPort = imdsPorts(r.ix)
+	r.imdsPort = simcontainer.IMDSPorts(r.ix)
 	if o.Choice != nil {
 		r.choice = *o.Choice
 	} else {
-		r.choice = ChooseNodeImage(ctx, ChooseOptions{})
+		r.choice = ChooseNodeImage(ctx)
 	}
-	r.nodes = PlanNodes(o.Name, r.pool, r.o.NodePools, r.choice.Offline)
+	r.nodes = planNodes(o.Name, r.pool, r.o.NodePools, r.choice.Offline)
 	r.cni = cniMode(r.choice.Offline, len(r.nodes))
 	return r, r.checkNodeLabels()
 }
@@ -220,20 +189,20 @@ func (r *upRun) resolveNodePools() error {
 func cniMode(offline bool, nodes int) string {
 	switch {
 	case !offline:
-		return CNIKindnet
+		return kindstate.CNIKindnet
 	case nodes > 1:
-		return CNIStaticPTPRoutes
+		return kindstate.CNIStaticPTPRoutes
 	default:
-		return CNIStaticPTP
+		return kindstate.CNIStaticPTP
 	}
 }
 
 // labels are the Kubernetes labels of node n (none for a dedicated
 // control plane).
-func (r *upRun) labels(n NodeInfo) map[string]string {
+func (r *upRun) labels(n kindstate.NodeInfo) map[string]string {
 	for _, p := range r.wc.Pools {
 		if p.Name == n.Pool {
-			return AgentPoolLabels(p)
+			return agentPoolLabels(p)
 		}
 	}
 	return nil

@@ -11,19 +11,23 @@ import (
 	"strings"
 	"time"
 
-	"sigs.k8s.io/kind/pkg/cluster"
+	"github.com/azsim/azsim/kindenv/internal/docker"
+	"github.com/azsim/azsim/kindenv/internal/kindcluster"
+	"github.com/azsim/azsim/kindenv/internal/kindstate"
+	"github.com/azsim/azsim/kindenv/internal/render"
+	"github.com/azsim/azsim/kindenv/internal/simcontainer"
 )
 
 // ensureCluster creates the kind cluster, or reuses an existing one when
 // asked to and it has the nodes (and node image) asked for; otherwise it
 // recreates it and says why.
 func (r *upRun) ensureCluster(ctx context.Context) error {
-	kubeconfig := r.dir.File(KubeconfigFile)
-	exists, err := clusterExists(r.o.Name)
+	kubeconfig := r.dir.File(kindstate.KubeconfigFile)
+	exists, err := kindcluster.Exists(r.o.Name)
 	if err != nil {
 		return err
 	}
-	r.c = &Cluster{Name: r.o.Name, Image: r.choice.Image, Kubeconfig: kubeconfig, provider: cluster.NewProvider(cluster.ProviderWithDocker())}
+	r.c = kindcluster.Open(r.o.Name, r.choice.Image, kubeconfig)
 	if exists && r.o.Reuse {
 		why, err := r.mismatch(ctx)
 		if err != nil {
@@ -39,7 +43,7 @@ func (r *upRun) ensureCluster(ctx context.Context) error {
 		if !r.o.Reuse {
 			r.logf("deleting the existing kind cluster %s (pass --reuse to keep it)", r.o.Name)
 		}
-		if err := DeleteCluster(r.o.Name, kubeconfig); err != nil {
+		if err := kindcluster.Delete(r.o.Name, kubeconfig); err != nil {
 			return err
 		}
 	}
@@ -49,11 +53,11 @@ func (r *upRun) ensureCluster(ctx context.Context) error {
 func (r *upRun) createCluster(ctx context.Context) error {
 	r.logf("creating kind cluster %s with %s (%s): %s", r.o.Name, r.choice.Image, r.choice.Reason, describeNodes(r.nodes))
 	start := time.Now()
-	co, err := r.clusterOptions(r.dir.File(nodeDirName))
+	co, err := r.clusterOptions(r.dir.File(kindstate.NodeDirName))
 	if err != nil {
 		return err
 	}
-	c, err := CreateCluster(ctx, CreateOptions{Name: r.o.Name, Choice: r.choice, Kubeconfig: r.c.Kubeconfig, Extra: co})
+	c, err := kindcluster.Create(ctx, kindcluster.CreateOptions{Name: r.o.Name, Choice: r.choice, Kubeconfig: r.c.Kubeconfig, Extra: co})
 	if err != nil {
 		return err
 	}
@@ -67,35 +71,35 @@ func (r *upRun) createCluster(ctx context.Context) error {
 // node's own part: its pool's labels, the service-account keys on the
 // control plane, its CNI config when the nodes route pod subnets. nodeDir
 // is the host directory of the node files.
-func (r *upRun) clusterOptions(nodeDir string) (ClusterOptions, error) {
-	binDir := NodeBinDir
-	common := []Mount{
-		{HostPath: nodeDir, ContainerPath: NodeDir, ReadOnly: true},
-		{HostPath: filepath.Join(nodeDir, "certs.d"), ContainerPath: NodeCertsDir},
+func (r *upRun) clusterOptions(nodeDir string) (render.ClusterOptions, error) {
+	binDir := render.NodeBinDir
+	common := []render.Mount{
+		{HostPath: nodeDir, ContainerPath: render.NodeDir, ReadOnly: true},
+		{HostPath: filepath.Join(nodeDir, "certs.d"), ContainerPath: render.NodeCertsDir},
 	}
 	if r.o.ProviderBinDir != "" {
 		abs, err := filepath.Abs(r.o.ProviderBinDir)
 		if err != nil {
-			return ClusterOptions{}, err
+			return render.ClusterOptions{}, err
 		}
-		common = append(common, Mount{HostPath: abs, ContainerPath: NodePluginDir, ReadOnly: true})
-		binDir = NodePluginDir
+		common = append(common, render.Mount{HostPath: abs, ContainerPath: render.NodePluginDir, ReadOnly: true})
+		binDir = render.NodePluginDir
 	}
-	var nodes []NodeOptions
+	var nodes []render.NodeOptions
 	for _, n := range r.nodes {
-		no := NodeOptions{Role: n.Role, Labels: r.labels(n)}
-		if n.Role == RoleControlPlane {
+		no := render.NodeOptions{Role: n.Role, Labels: r.labels(n)}
+		if n.Role == kindstate.RoleControlPlane {
 			no.Mounts = append(no.Mounts,
-				Mount{HostPath: filepath.Join(nodeDir, "sa.key"), ContainerPath: NodeSAKey, ReadOnly: true},
-				Mount{HostPath: filepath.Join(nodeDir, "sa.pub"), ContainerPath: NodeSAPub, ReadOnly: true})
+				render.Mount{HostPath: filepath.Join(nodeDir, "sa.key"), ContainerPath: render.NodeSAKey, ReadOnly: true},
+				render.Mount{HostPath: filepath.Join(nodeDir, "sa.pub"), ContainerPath: render.NodeSAPub, ReadOnly: true})
 		}
-		if r.cni == CNIStaticPTPRoutes {
-			no.Mounts = append(no.Mounts, Mount{HostPath: cniFile(nodeDir, n.Name), ContainerPath: NodeCNIConfig, ReadOnly: true})
+		if r.cni == kindstate.CNIStaticPTPRoutes {
+			no.Mounts = append(no.Mounts, render.Mount{HostPath: cniFile(nodeDir, n.Name), ContainerPath: render.NodeCNIConfig, ReadOnly: true})
 		}
 		nodes = append(nodes, no)
 	}
-	return ClusterOptions{Mounts: common, Nodes: nodes,
-		KubeadmPatches: WiringPatches(Wiring{IssuerURL: r.wc.IssuerURL, ProviderConfig: NodeProviderConfig, ProviderBinDir: binDir})}, nil
+	return render.ClusterOptions{Mounts: common, Nodes: nodes,
+		KubeadmPatches: render.WiringPatches(render.Wiring{IssuerURL: r.wc.IssuerURL, ProviderConfig: render.NodeProviderConfig, ProviderBinDir: binDir})}, nil
 }
 
 // waitNodes waits for every node, checks they are the nodes planned and
@@ -109,7 +113,7 @@ func (r *upRun) waitNodes(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if why := TopologyMismatch(r.nodes, have); why != "" {
+	if why := topologyMismatch(r.nodes, have); why != "" {
 		return fmt.Errorf("kind cluster %s is not what was asked for: %s", r.o.Name, why)
 	}
 	r.step("node Ready", start)
@@ -117,7 +121,7 @@ func (r *upRun) waitNodes(ctx context.Context) error {
 	if err := r.nodeAddresses(ctx); err != nil {
 		return err
 	}
-	if r.cni == CNIStaticPTPRoutes {
+	if r.cni == kindstate.CNIStaticPTPRoutes {
 		if err := r.applyRoutes(ctx); err != nil {
 			return err
 		}
@@ -129,7 +133,7 @@ func (r *upRun) waitNodes(ctx context.Context) error {
 // startSimulator runs the simulator on the kind network.
 func (r *upRun) startSimulator(ctx context.Context) error {
 	start := time.Now()
-	ep, ip, err := startSim(ctx, ContainerName(r.o.Name), r.ix, r.stateDir, r.token, r.ix.NodePools(), r.imdsPort)
+	ep, ip, err := simcontainer.Start(ctx, kindstate.ContainerName(r.o.Name), r.ix, r.stateDir, r.token, r.ix.NodePools(), r.imdsPort)
 	if err != nil {
 		return err
 	}
@@ -145,7 +149,7 @@ func (r *upRun) wireNodes(ctx context.Context) error {
 	for i := range r.nodes {
 		n := &r.nodes[i]
 		n.IMDS = net.JoinHostPort(r.simIP, strconv.Itoa(r.imdsPort[r.wc.Name+"/"+n.IMDSPool]))
-		if _, err := dockerExec(ctx, n.Name, bytes.NewReader(RenderIMDSScript(n.IMDS)), "sh", "-s"); err != nil {
+		if _, err := docker.Exec(ctx, n.Name, bytes.NewReader(render.RenderIMDSScript(n.IMDS)), "sh", "-s"); err != nil {
 			return fmt.Errorf("IMDS DNAT on %s: %w", n.Name, err)
 		}
 	}
@@ -154,11 +158,11 @@ func (r *upRun) wireNodes(ctx context.Context) error {
 		return err
 	}
 	for _, ns := range []string{"default", "kube-system"} {
-		if _, err := r.c.Kubectl(ctx, bytes.NewReader(caConfigMap(ns, ca)), "apply", "-f", "-"); err != nil {
+		if _, err := r.c.Kubectl(ctx, bytes.NewReader(simcontainer.CAConfigMap(ns, ca)), "apply", "-f", "-"); err != nil {
 			return fmt.Errorf("CA ConfigMap: %w", err)
 		}
 	}
-	if err := LoadImage(ctx, r.o.Name, r.img, SimImage); err != nil {
+	if err := kindcluster.LoadImage(ctx, r.o.Name, r.img, kindstate.SimImage); err != nil {
 		return err
 	}
 	r.step("node wiring", start)
@@ -166,7 +170,7 @@ func (r *upRun) wireNodes(ctx context.Context) error {
 }
 
 // describeNodes is "name (pool), ..." for the log.
-func describeNodes(nodes []NodeInfo) string {
+func describeNodes(nodes []kindstate.NodeInfo) string {
 	parts := make([]string, len(nodes))
 	for i, n := range nodes {
 		what := n.Pool

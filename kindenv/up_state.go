@@ -9,13 +9,15 @@ import (
 	"github.com/azsim/azsim/internal/platform/jwtx"
 	"github.com/azsim/azsim/internal/platform/ociimage"
 	"github.com/azsim/azsim/internal/platform/state"
+	"github.com/azsim/azsim/kindenv/internal/kindstate"
+	"github.com/azsim/azsim/kindenv/internal/simcontainer"
 )
 
 // prepareState writes the CA, issuer key, admin token, the container's
 // world and the files the nodes mount.
 func (r *upRun) prepareState(context.Context) error {
 	start := time.Now()
-	kindWorld, err := worldForContainer(r.o.World, r.imdsPort)
+	kindWorld, err := simcontainer.WorldForContainer(r.o.World, r.imdsPort)
 	if err != nil {
 		return err
 	}
@@ -38,14 +40,14 @@ func (r *upRun) prepareState(context.Context) error {
 	if r.token, err = adminToken(r.dir.File(AdminTokenFile)); err != nil {
 		return err
 	}
-	if err := state.WriteFile(r.dir.File(worldFile), kindWorld, 0o644); err != nil {
+	if err := state.WriteFile(r.dir.File(kindstate.WorldFile), kindWorld, 0o644); err != nil {
 		return err
 	}
 	var logins []string
 	for _, reg := range r.ix.Registries {
 		logins = append(logins, reg.LoginServer)
 	}
-	nodeDir := r.dir.File(nodeDirName)
+	nodeDir := r.dir.File(kindstate.NodeDirName)
 	if err := writeNodeFiles(nodeDir, r.dir.File("ca.crt"), r.o, active, r.wc.TenantID, r.wc.Kubelet.ClientID, logins); err != nil {
 		return err
 	}
@@ -63,7 +65,7 @@ func (r *upRun) simImage(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := loadIfChanged(ctx, img); err != nil {
+	if err := simcontainer.LoadImage(ctx, img); err != nil {
 		return err
 	}
 	r.img = img
@@ -73,12 +75,12 @@ func (r *upRun) simImage(ctx context.Context) error {
 
 // record writes kind.json and returns the Env.
 func (r *upRun) record() (*Env, error) {
-	env := &Env{Name: r.o.Name, StateDir: r.stateDir, Kubeconfig: r.dir.File(KubeconfigFile), NodeImage: r.c.Image,
-		Container: ContainerName(r.o.Name), SimIP: r.simIP, WorldCluster: r.wc.Name, NodePool: r.pool.Name,
+	env := &Env{Name: r.o.Name, StateDir: r.stateDir, Kubeconfig: r.dir.File(kindstate.KubeconfigFile), NodeImage: r.c.Image,
+		Container: kindstate.ContainerName(r.o.Name), SimIP: r.simIP, WorldCluster: r.wc.Name, NodePool: r.pool.Name,
 		NodePools: r.o.NodePools, Nodes: r.nodes, CNI: r.cni, IssuerURL: r.wc.IssuerURL, KID: r.kid,
 		Endpoints: r.ep, AdminToken: r.token, Timings: r.timings}
 	b, _ := json.MarshalIndent(env, "", "  ")
-	if err := state.WriteFile(r.dir.File(KindInfoFile), append(b, '\n'), 0o644); err != nil {
+	if err := state.WriteFile(r.dir.File(kindstate.KindInfoFile), append(b, '\n'), 0o644); err != nil {
 		return nil, err
 	}
 	return env, nil

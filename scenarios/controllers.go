@@ -82,19 +82,6 @@ func holds(ix *world.Index, p *world.Principal, role, resource string, now time.
 	return false
 }
 
-func (r *Embedded) assignIdentity(a *AssignIdentityStep) ([]flow.Hop, error) {
-	plan, err := PlanIdentityAssignment(r.sim.Store.Snapshot(), a, r.clock.Now())
-	if err != nil {
-		return nil, err
-	}
-	if plan.Denied != nil {
-		r.sim.Trace.Record(*plan.Denied)
-	} else if _, err := r.sim.Store.Update(plan.Update); err != nil {
-		return nil, err
-	}
-	return []flow.Hop{plan.Hop}, nil
-}
-
 // AzidentityRequest describes an azidentity credential and its token
 // request: ManagedIdentity (ClientID selects the identity, empty for the
 // only one) or ClientAssertion (TenantID, ClientID, Assertion).
@@ -138,32 +125,4 @@ func AzidentityToken(ctx context.Context, a AzidentityRequest) flow.Hop {
 		return flow.Hop{Name: "azidentity", Detail: err.Error()}
 	}
 	return flow.Hop{Name: "azidentity", OK: true, Status: http.StatusOK, Detail: a.Credential + " token for " + scope}
-}
-
-func (r *Embedded) azidentity(ctx context.Context, a *AzidentityStep) ([]flow.Hop, error) {
-	tr, err := r.sim.TransportForPool(a.NodePool)
-	if err != nil {
-		return nil, err
-	}
-	req := AzidentityRequest{Credential: a.Credential, Scope: a.Scope, Transport: &http.Client{Transport: tr}}
-	switch a.Credential {
-	case "ManagedIdentity":
-		if a.Identity != "" {
-			p, ok := r.sim.Store.Snapshot().PrincipalByName(a.Identity)
-			if !ok {
-				return nil, fmt.Errorf("unknown identity %q", a.Identity)
-			}
-			req.ClientID = p.ClientID
-		}
-	case "ClientAssertion":
-		p, assertion, err := r.federated(a.ServiceAccount, "", a.Identity, "", "")
-		if err != nil {
-			return nil, err
-		}
-		req.TenantID, req.ClientID = p.TenantID, p.ClientID
-		req.Assertion = func(context.Context) (string, error) { return assertion, nil }
-	default:
-		return nil, fmt.Errorf("credential %q: want ManagedIdentity or ClientAssertion", a.Credential)
-	}
-	return []flow.Hop{AzidentityToken(ctx, req)}, nil
 }

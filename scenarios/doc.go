@@ -4,6 +4,7 @@
 // key rotations) and, per step, the expected outcome — success, or the exact
 // failure (hop, status, error text) and the hint the decision trace must
 // give. Scenarios are data (catalogue/*.yaml, embedded); Run executes one
-// against a simulator and reports per step; every scenario is also a Go
-// test.
+// on a Target (the in-process simulator of package scenarios/embedded, or a
+// wired kind cluster) and reports per step; every scenario is also a Go
+// test (scenarios/embedded).
 package scenarios

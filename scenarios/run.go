@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -74,18 +75,16 @@ func (r *Report) NotRun() int {
 
 // RunOptions configure Run.
 type RunOptions struct {
-	// Target runs the steps (default: an Embedded simulator in StateDir).
+	// Target runs the steps (required): the in-process simulator of
+	// package scenarios/embedded, or a wired kind cluster.
 	Target Target
-	// StateDir is reused across runs of the default target so keys are
-	// generated once (default: a temporary directory removed afterwards).
-	StateDir string
 }
 
 // Run executes sc on o.Target.
 func Run(ctx context.Context, sc *Scenario, o RunOptions) *Report {
 	t := o.Target
 	if t == nil {
-		t = NewEmbedded(o.StateDir)
+		return &Report{Scenario: sc, Err: errors.New("no target to run the scenario on")}
 	}
 	rep := &Report{Scenario: sc, Target: t.Name()}
 	start := time.Now()

@@ -8,10 +8,10 @@ import (
 	"github.com/azsim/azsim/world"
 )
 
-// Target is where a scenario's steps happen: Embedded (a simulator in this
-// process, clients played by azsim's flow client and azidentity) or a wired
-// kind cluster (kindenv.ScenarioTarget: the kubelet, pods and the
-// cluster's own service-account tokens). Run drives a target: Begin with
+// Target is where a scenario's steps happen: a simulator in this process
+// (package scenarios/embedded; clients played by azsim's flow client and
+// azidentity) or a wired kind cluster (kindenv.NewScenarioTarget: the
+// kubelet, pods and the cluster's own service-account tokens). Run drives a target: Begin with
 // the scenario's world, then for each step Mark, Do and, when a hop failed,
 // Explain; End when the scenario is over.
 type Target interface {

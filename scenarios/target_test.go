@@ -168,3 +168,12 @@ func TestRunChecksThePitfall(t *testing.T) {
 		})
 	}
 }
+
+func TestRunNeedsATarget(t *testing.T) {
+	t.Parallel()
+	sc := &Scenario{ID: "x", Steps: []Step{{AdvanceClock: "1h"}}}
+	rep := Run(context.Background(), sc, RunOptions{})
+	require.EqualError(t, rep.Err, "no target to run the scenario on")
+	assert.Empty(t, rep.Steps)
+	assert.False(t, rep.Pass())
+}

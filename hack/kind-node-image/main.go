@@ -14,7 +14,6 @@ import (
 	"syscall"
 
 	"github.com/azsim/azsim/kindenv"
-	"github.com/azsim/azsim/kindenv/nodeimage"
 )
 
 func main() {
@@ -22,11 +21,11 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	root, err := nodeimage.FindRepoRoot(wd)
+	root, err := kindenv.FindRepoRoot(wd)
 	if err != nil {
 		fail(err)
 	}
-	cfg := nodeimage.Default(root)
+	cfg := kindenv.DefaultNodeImageConfig(root)
 	auto := flag.Bool("auto", false, "choose stock kindest/node when a registry answers, else build/use the offline image; print the choice")
 	flag.StringVar(&cfg.Image, "image", cfg.Image, "image reference to build")
 	flag.StringVar(&cfg.CacheDir, "cache-dir", cfg.CacheDir, "cache directory (default from AZSIM_CACHE_DIR or the user cache dir)")
@@ -38,7 +37,7 @@ func main() {
 	defer stop()
 
 	if *auto {
-		choice := kindenv.ChooseNodeImage(ctx, kindenv.ChooseOptions{})
+		choice := kindenv.ChooseNodeImage(ctx)
 		fmt.Fprintf(os.Stderr, "kind node image: %s (%s)\n", choice.Image, choice.Reason)
 		if !choice.Offline {
 			fmt.Println(choice.Image)
@@ -46,11 +45,11 @@ func main() {
 		}
 		cfg.Image = choice.Image
 	}
-	res, err := nodeimage.Build(ctx, cfg)
+	image, err := kindenv.BuildNodeImage(ctx, cfg)
 	if err != nil {
 		fail(err)
 	}
-	fmt.Println(res.Image)
+	fmt.Println(image)
 }
 
 func envOr(k, def string) string {

@@ -13,7 +13,6 @@ import (
 
 	"github.com/azsim/azsim/internal/platform/ociimage"
 	"github.com/azsim/azsim/kindenv"
-	"github.com/azsim/azsim/kindenv/nodeimage"
 )
 
 func (e *env) kindCmd() *cobra.Command {
@@ -160,7 +159,7 @@ func staticBinary(ctx context.Context, stateDir string) (string, string, error) 
 	if err != nil {
 		return "", "", err
 	}
-	root, err := nodeimage.FindRepoRoot(wd)
+	root, err := kindenv.FindRepoRoot(wd)
 	if err != nil {
 		return "", "", fmt.Errorf("the running azsim is not a static binary and no azsim source tree is here to build one: run a static build (CGO_ENABLED=0 go build ./cmd/azsim): %w", err)
 	}

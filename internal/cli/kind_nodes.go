@@ -21,11 +21,8 @@ func kindNodePools(w *world.World, f kindUpFlags) ([]kindenv.PoolNodes, error) {
 	if f.pool != "" {
 		errs = append(errs, fmt.Errorf("--node-pool %q: it names the pool of a single-node cluster; list the pools in --node-pools instead", f.pool))
 	}
-	pools, err := kindenv.ParseNodePools(f.nodePools)
+	pools, err := kindenv.ParseNodePools(w, f.cluster, f.nodePools)
 	errs = append(errs, err)
-	if len(pools) > 0 {
-		errs = append(errs, kindenv.CheckNodePools(w, f.cluster, pools))
-	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, usageErr("--node-pools %q:\n  %s", f.nodePools, strings.ReplaceAll(err.Error(), "\n", "\n  "))
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/azsim/azsim/kindenv"
 	"github.com/azsim/azsim/scenarios"
+	"github.com/azsim/azsim/scenarios/embedded"
 )
 
 func (e *env) scenarioCmd() *cobra.Command {
@@ -155,7 +156,7 @@ func (e *env) scenarioTarget(ctx context.Context, f scenarioRunFlags) (scenarios
 		if dir == "" {
 			dir = kindenv.DefaultStateDir(f.name)
 		}
-		t, err := kindenv.OpenScenarioTarget(dir, e.stdout)
+		t, err := kindenv.NewScenarioTarget(dir, e.stdout)
 		if err != nil {
 			return nil, nil, failed(err)
 		}
@@ -170,7 +171,7 @@ func (e *env) scenarioTarget(ctx context.Context, f scenarioRunFlags) (scenarios
 	if err != nil {
 		return nil, nil, failed(err)
 	}
-	return scenarios.NewEmbedded(dir), func() { os.RemoveAll(dir) }, nil
+	return embedded.New(dir), func() { os.RemoveAll(dir) }, nil
 }
 
 func printReport(out io.Writer, rep *scenarios.Report) {
