@@ -14,8 +14,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/registry"
-
 	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/internal/platform/jwtx"
 	"github.com/azsim/azsim/world"
@@ -26,15 +24,6 @@ import (
 // the audience, tenant and principal itself.
 type TokenVerifier interface {
 	VerifyAccessToken(raw string) (*api.EntraClaims, error)
-}
-
-// BlobStore is blob storage for one registry's backend (all of
-// go-containerregistry's blob interfaces, so uploads and deletes work).
-type BlobStore interface {
-	registry.BlobHandler
-	registry.BlobStatHandler
-	registry.BlobPutHandler
-	registry.BlobDeleteHandler
 }
 
 // Default lifetimes of ACR tokens (protocols.md 3.4: refresh ~3 h, access
@@ -49,7 +38,6 @@ type options struct {
 	log             *slog.Logger
 	refreshLifetime time.Duration
 	accessLifetime  time.Duration
-	blobs           func(loginServer string) (BlobStore, error)
 	storageDir      string
 	refreshInGET    bool
 }
@@ -74,11 +62,11 @@ func WithAccessTokenLifetime(d time.Duration) Option {
 	return func(o *options) { o.accessLifetime = d }
 }
 
-// WithBlobStore sets the blob storage of each registry's backend (default:
-// in memory). newStore is called once per login server.
-func WithBlobStore(newStore func(loginServer string) (BlobStore, error)) Option {
-	return func(o *options) { o.blobs = newStore }
-}
+// WithStorageDir keeps each registry's content on disk under
+// dir/<login server>/ (see package ocistore), so images larger than memory
+// can be pushed and pulled and pushes survive a restart (default: in
+// memory). World images are seeded again at start, over what was kept.
+func WithStorageDir(dir string) Option { return func(o *options) { o.storageDir = dir } }
 
 // WithRefreshTokenInTokenResponse makes GET /oauth2/token answer Entra
 // principals with a refresh_token too, which docker then keeps as its
@@ -118,11 +106,6 @@ func New(store *world.Store, verifier TokenVerifier, opts ...Option) (*ACR, erro
 		}
 		if o.key, err = jwtx.NewKey(priv); err != nil {
 			return nil, fmt.Errorf("fakeacr: %w", err)
-		}
-	}
-	if o.blobs == nil {
-		o.blobs = func(string) (BlobStore, error) {
-			return registry.NewInMemoryBlobHandler().(BlobStore), nil
 		}
 	}
 	a := &ACR{store: store, verifier: verifier, opts: o, log: o.log, backends: map[string]*backend{}}
