@@ -142,6 +142,8 @@ func checkABACRegistry(t *testing.T, ix *Index) {
 	acr := registry(t, ix, "abacacr")
 	assert.True(t, acr.ABAC())
 	assert.False(t, acr.ArmAudienceAllowed())
+	require.NotNil(t, acr.Tokens)
+	assert.Equal(t, RegistryTokens{RefreshTokenLifetime: Duration(8 * time.Hour)}, *acr.Tokens)
 	require.NotNil(t, acr.AdminUser)
 	assert.True(t, acr.AdminUser.Enabled)
 	assert.Equal(t, Image{Repository: "team1/api", Tag: "v2.0.1", Source: "random", Layers: 2, LayerSize: 1024}, acr.Images[1])
