@@ -121,17 +121,24 @@ func (p *persistent) continueUpload(w http.ResponseWriter, r *http.Request, repo
 	p.mu.Lock()
 	delete(p.uploads, id)
 	p.mu.Unlock()
+	p.finishUpload(w, r, repo, u)
+	return true
+}
+
+// finishUpload stores the blob of a completed upload (PUT with its digest)
+// and links it to repo.
+func (p *persistent) finishUpload(w http.ResponseWriter, r *http.Request, repo string, u *upload) {
 	h, err := v1.NewHash(r.URL.Query().Get("digest"))
 	if err != nil {
 		u.discard()
 		regError(w, http.StatusBadRequest, "DIGEST_INVALID", "invalid digest")
-		return true
+		return
 	}
 	path, err := p.disk.blobPath(h)
 	if err != nil {
 		u.discard()
 		regError(w, http.StatusBadRequest, "DIGEST_INVALID", "unsupported digest")
-		return true
+		return
 	}
 	if err := p.disk.commit(u, h, path); err != nil {
 		if errors.Is(err, errDigestMismatch) {
@@ -139,16 +146,15 @@ func (p *persistent) continueUpload(w http.ResponseWriter, r *http.Request, repo
 		} else {
 			regError(w, http.StatusInternalServerError, "UNKNOWN", "storing blob")
 		}
-		return true
+		return
 	}
 	if err := p.blobs.link(r.Context(), repo, h); err != nil {
 		regError(w, http.StatusInternalServerError, "UNKNOWN", "linking blob")
-		return true
+		return
 	}
 	w.Header().Set("Docker-Content-Digest", h.String())
 	w.Header().Set("Location", "/v2/"+repo+"/blobs/"+h.String())
 	w.WriteHeader(http.StatusCreated)
-	return true
 }
 
 func (p *persistent) drop(id string, u *upload) {
