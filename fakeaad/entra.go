@@ -60,15 +60,20 @@ type Entra struct {
 	meta   *metadataCache
 }
 
-// New returns a fake Entra ID that signs with the last of keys and publishes
-// all of them.
-func New(store *world.Store, keys []*jwtx.Key, opts ...Option) (*Entra, error) {
-	if len(keys) == 0 {
-		return nil, errors.New("fakeaad: at least one signing key is required")
-	}
+// KeyRing is the ring of the keyring the fake Entra ID signs with.
+const KeyRing = "entra"
+
+// New returns a fake Entra ID that signs with the last key of keys' ring
+// KeyRing and publishes all of them. Their key IDs are the keys' SHA-1
+// thumbprints, the shape of Entra's kid and x5t.
+func New(store *world.Store, keys jwtx.Keyring, opts ...Option) (*Entra, error) {
 	o := options{appLifetime: 75 * time.Minute, assertionSkew: 5 * time.Minute, metadataTTL: 5 * time.Minute}
 	for _, f := range opts {
 		f(&o)
+	}
+	signing, err := thumbprintKeys(keys)
+	if err := errors.Join(requireStore(store), err, o.validate()); err != nil {
+		return nil, err
 	}
 	if o.logger == nil {
 		o.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -76,7 +81,7 @@ func New(store *world.Store, keys []*jwtx.Key, opts ...Option) (*Entra, error) {
 	if o.client == nil {
 		o.client = &http.Client{Timeout: 10 * time.Second}
 	}
-	e := &Entra{store: store, keys: keys, opts: o}
+	e := &Entra{store: store, keys: signing, opts: o}
 	e.meta = newMetadataCache(o.client, store.Clock(), o.metadataTTL)
 	e.router = e.routes()
 	return e, nil

@@ -34,7 +34,7 @@ func newEntra(t testing.TB, opts ...Option) (*Entra, *world.Store) {
 	require.NoError(t, err)
 	key, err := jwtx.NewThumbprintKey(k)
 	require.NoError(t, err)
-	e, err := New(store, []*jwtx.Key{key}, opts...)
+	e, err := New(store, jwtx.StaticKeyring{key}, opts...)
 	require.NoError(t, err)
 	return e, store
 }

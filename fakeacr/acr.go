@@ -3,7 +3,6 @@ package fakeacr
 import (
 	"context"
 	"crypto/rand"
-	"crypto/rsa"
 	"errors"
 	"fmt"
 	"io"
@@ -13,8 +12,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/google/go-containerregistry/pkg/registry"
 
 	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/internal/platform/jwtx"
@@ -28,57 +25,31 @@ type TokenVerifier interface {
 	VerifyAccessToken(raw string) (*api.EntraClaims, error)
 }
 
-// BlobStore is blob storage for one registry's backend (all of
-// go-containerregistry's blob interfaces, so uploads and deletes work).
-type BlobStore interface {
-	registry.BlobHandler
-	registry.BlobStatHandler
-	registry.BlobPutHandler
-	registry.BlobDeleteHandler
-}
-
 // Default lifetimes of ACR tokens (protocols.md 3.4: refresh ~3 h, access
-// 75 min, both [M/L]).
+// 75 min, both [M/L]); a registry of the world may set its own
+// (world.RegistryTokens).
 const (
 	DefaultRefreshTokenLifetime = 3 * time.Hour
 	DefaultAccessTokenLifetime  = 75 * time.Minute
 )
 
 type options struct {
-	key             *jwtx.Key
-	log             *slog.Logger
-	refreshLifetime time.Duration
-	accessLifetime  time.Duration
-	blobs           func(loginServer string) (BlobStore, error)
-	storageDir      string
-	refreshInGET    bool
+	log          *slog.Logger
+	storageDir   string
+	refreshInGET bool
 }
 
 // Option configures the fake ACR.
 type Option func(*options)
 
-// WithSigningKey sets the key ACR tokens are signed with (default: a new
-// RSA key per ACR).
-func WithSigningKey(k *jwtx.Key) Option { return func(o *options) { o.key = k } }
-
 // WithLogger sets the logger (default: silent). Tokens are never logged.
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 
-// WithRefreshTokenLifetime sets the ACR refresh token lifetime.
-func WithRefreshTokenLifetime(d time.Duration) Option {
-	return func(o *options) { o.refreshLifetime = d }
-}
-
-// WithAccessTokenLifetime sets the ACR access token lifetime.
-func WithAccessTokenLifetime(d time.Duration) Option {
-	return func(o *options) { o.accessLifetime = d }
-}
-
-// WithBlobStore sets the blob storage of each registry's backend (default:
-// in memory). newStore is called once per login server.
-func WithBlobStore(newStore func(loginServer string) (BlobStore, error)) Option {
-	return func(o *options) { o.blobs = newStore }
-}
+// WithStorageDir keeps each registry's content on disk under
+// dir/<login server>/ (see package ocistore), so images larger than memory
+// can be pushed and pulled and pushes survive a restart (default: in
+// memory). World images are seeded again at start, over what was kept.
+func WithStorageDir(dir string) Option { return func(o *options) { o.storageDir = dir } }
 
 // WithRefreshTokenInTokenResponse makes GET /oauth2/token answer Entra
 // principals with a refresh_token too, which docker then keeps as its
@@ -90,6 +61,7 @@ func WithRefreshTokenInTokenResponse(on bool) Option {
 // ACR serves every registry of the world by request Host.
 type ACR struct {
 	store    *world.Store
+	key      *jwtx.Key
 	verifier TokenVerifier
 	opts     options
 	log      *slog.Logger
@@ -98,42 +70,55 @@ type ACR struct {
 	backends map[string]*backend // by login server
 }
 
-// New returns the fake ACR for the registries of store and seeds their
-// images (see Seed).
-func New(store *world.Store, verifier TokenVerifier, opts ...Option) (*ACR, error) {
-	if store == nil || verifier == nil {
-		return nil, errors.New("fakeacr: a store and a token verifier are required")
+// KeyRing is the ring of the keyring ACR tokens are signed with.
+const KeyRing = "acr"
+
+// New returns the fake ACR for the registries of store, signing with the
+// last key of keys' ring KeyRing and checking Entra tokens with verifier,
+// and seeds their images (see Seed).
+func New(store *world.Store, keys jwtx.Keyring, verifier TokenVerifier, opts ...Option) (*ACR, error) {
+	key, err := signingKey(keys)
+	var errs []error
+	if store == nil {
+		errs = append(errs, errors.New("fakeacr: a world store is required"))
 	}
-	o := options{refreshLifetime: DefaultRefreshTokenLifetime, accessLifetime: DefaultAccessTokenLifetime}
+	if verifier == nil {
+		errs = append(errs, errors.New("fakeacr: a token verifier is required"))
+	}
+	if err := errors.Join(append(errs, err)...); err != nil {
+		return nil, err
+	}
+	o := options{}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	if o.log == nil {
 		o.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	if o.key == nil {
-		priv, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			return nil, fmt.Errorf("fakeacr: generating signing key: %w", err)
-		}
-		if o.key, err = jwtx.NewKey(priv); err != nil {
-			return nil, fmt.Errorf("fakeacr: %w", err)
-		}
-	}
-	if o.blobs == nil {
-		o.blobs = func(string) (BlobStore, error) {
-			return registry.NewInMemoryBlobHandler().(BlobStore), nil
-		}
-	}
-	a := &ACR{store: store, verifier: verifier, opts: o, log: o.log, backends: map[string]*backend{}}
+	a := &ACR{store: store, key: key, verifier: verifier, opts: o, log: o.log, backends: map[string]*backend{}}
 	if err := a.Seed(context.Background()); err != nil {
 		return nil, err
 	}
 	return a, nil
 }
 
+// signingKey is the active key of ring KeyRing.
+func signingKey(keys jwtx.Keyring) (*jwtx.Key, error) {
+	if keys == nil {
+		return nil, errors.New("fakeacr: a keyring is required")
+	}
+	ring, err := keys.Keys(KeyRing)
+	if err != nil {
+		return nil, fmt.Errorf("fakeacr: reading key ring %q: %w", KeyRing, err)
+	}
+	if len(ring) == 0 {
+		return nil, errors.New("fakeacr: the key ring is empty")
+	}
+	return ring[len(ring)-1], nil
+}
+
 // SigningKey returns the key ACR tokens are signed with.
-func (a *ACR) SigningKey() *jwtx.Key { return a.opts.key }
+func (a *ACR) SigningKey() *jwtx.Key { return a.key }
 
 // reqCtx is what one request is served against: the world snapshot, the
 // registry addressed and the simulated time.

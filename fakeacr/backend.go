@@ -3,17 +3,13 @@ package fakeacr
 import (
 	"context"
 	"fmt"
-	"io"
-	"log"
 	"net/http"
 	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/registry"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-
+	"github.com/azsim/azsim/fakeacr/internal/ocistore"
 	"github.com/azsim/azsim/world"
 )
 
@@ -75,35 +71,12 @@ func (b *backend) seed(ctx context.Context, reg *world.RegistryInfo) error {
 }
 
 func (a *ACR) newBackend(ctx context.Context, b *backend, reg *world.RegistryInfo) error {
-	var (
-		store BlobStore
-		disk  *diskStore
-		links = map[string]bool{}
-		err   error
-	)
-	if a.opts.storageDir != "" {
-		if disk, err = newDiskStore(a.opts.storageDir, reg.LoginServer); err == nil {
-			store = disk
-			links, err = disk.loadLinks()
-		}
-	} else {
-		store, err = a.opts.blobs(reg.LoginServer)
-	}
+	r, err := ocistore.Open(ctx, a.opts.storageDir, reg.LoginServer)
 	if err != nil {
-		return fmt.Errorf("fakeacr: blob store for %s: %w", reg.LoginServer, err)
+		return fmt.Errorf("fakeacr: %w", err)
 	}
 	b.created = a.store.Clock().Now().UTC()
-	blobs := &linkedBlobs{BlobStore: store, links: links, disk: disk}
-	var h http.Handler = registry.New(registry.Logger(log.New(io.Discard, "", 0)),
-		registry.WithBlobHandler(blobs), registry.WithReferrersSupport(true))
-	if disk != nil {
-		p := &persistent{next: h, disk: disk, blobs: blobs, uploads: map[string]*upload{}}
-		if err := p.replay(ctx); err != nil {
-			return fmt.Errorf("fakeacr: %s: %w", reg.LoginServer, err)
-		}
-		h = p
-	}
-	b.h = withRepository(h)
+	b.h = r
 	return nil
 }
 
@@ -122,93 +95,4 @@ func (t inproc) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp := rec.Result()
 	resp.Request = req
 	return resp, nil
-}
-
-type repoKey struct{}
-
-// withRepository puts the repository a request addresses into its context:
-// pkg/registry derives the repository it passes to the blob handler from the
-// path, wrongly for upload completions (PUT …/blobs/uploads/<id> gives
-// "<name>/blobs").
-func withRepository(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if nd, err := requiredAccess(r); err == nil && nd != nil && nd.typ == typeRepository {
-			r = r.WithContext(context.WithValue(r.Context(), repoKey{}, nd.name))
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// repository is the repository of the request, or the registry's guess.
-func repository(ctx context.Context, guess string) string {
-	if name, ok := ctx.Value(repoKey{}).(string); ok {
-		return name
-	}
-	return guess
-}
-
-// linkedBlobs links blobs to the repositories they were uploaded to: a
-// blob is known in a repository only after it was pushed there, as in a
-// real registry (pkg/registry passes the repository to the blob handler).
-type linkedBlobs struct {
-	BlobStore
-	mu    sync.Mutex
-	links map[string]bool // repo + "@" + digest
-	disk  *diskStore      // keeps the links too, when set
-}
-
-func (l *linkedBlobs) linked(ctx context.Context, repo string, h v1.Hash) bool {
-	repo = repository(ctx, repo)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.links[repo+"@"+h.String()]
-}
-
-func (l *linkedBlobs) Stat(ctx context.Context, repo string, h v1.Hash) (int64, error) {
-	if !l.linked(ctx, repo, h) {
-		return 0, registry.ErrNotFound
-	}
-	return l.BlobStore.Stat(ctx, repo, h)
-}
-
-func (l *linkedBlobs) Get(ctx context.Context, repo string, h v1.Hash) (io.ReadCloser, error) {
-	if !l.linked(ctx, repo, h) {
-		return nil, registry.ErrNotFound
-	}
-	return l.BlobStore.Get(ctx, repo, h)
-}
-
-func (l *linkedBlobs) Put(ctx context.Context, repo string, h v1.Hash, rc io.ReadCloser) error {
-	if err := l.BlobStore.Put(ctx, repo, h, rc); err != nil {
-		return err
-	}
-	return l.link(ctx, repo, h)
-}
-
-// link makes h known in repo (persistently with a disk store).
-func (l *linkedBlobs) link(ctx context.Context, repo string, h v1.Hash) error {
-	key := repository(ctx, repo) + "@" + h.String()
-	l.mu.Lock()
-	known := l.links[key]
-	l.links[key] = true
-	l.mu.Unlock()
-	if l.disk != nil && !known {
-		return l.disk.saveLink(key)
-	}
-	return nil
-}
-
-// Delete unlinks the blob from repo; the content stays for other links.
-func (l *linkedBlobs) Delete(ctx context.Context, repo string, h v1.Hash) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	key := repository(ctx, repo) + "@" + h.String()
-	if !l.links[key] {
-		return registry.ErrNotFound
-	}
-	delete(l.links, key)
-	if l.disk != nil {
-		l.disk.deleteLink(key)
-	}
-	return nil
 }

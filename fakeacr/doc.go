@@ -1,10 +1,11 @@
 // Package fakeacr is the Azure Container Registry of the simulator: for every
 // registry of the world, served by request Host, the ACR token endpoints
 // (POST /oauth2/exchange, GET|POST /oauth2/token), the /v2/ bearer challenge,
-// a real OCI registry (go-containerregistry pkg/registry, one
-// backend per registry, in memory or on disk with WithStorageDir) behind an authorization middleware that enforces the
-// scopes Azure role assignments grant, and the two ACR metadata endpoints the
-// Azure SDK uses (/acr/v1/_catalog, /acr/v1/<name>/_tags).
+// a real OCI registry per registry (package ocistore: go-containerregistry
+// pkg/registry, in memory or on disk with WithStorageDir) behind an
+// authorization middleware that enforces the scopes Azure role assignments
+// grant, and the two ACR metadata endpoints the Azure SDK uses
+// (/acr/v1/_catalog, /acr/v1/<name>/_tags).
 //
 // The wire behaviour follows reference/protocols.md section 3 (and section 4
 // for RBAC, evaluated by world.Index); each handler cites its section.

@@ -32,7 +32,7 @@ func FuzzRegistryBearer(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	a, err := New(store, testVerifier{clock}, WithSigningKey(key))
+	a, err := New(store, jwtx.StaticKeyring{key}, testVerifier{clock})
 	if err != nil {
 		f.Fatal(err)
 	}

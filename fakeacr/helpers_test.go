@@ -129,7 +129,7 @@ func newEnv(t *testing.T, mutate func(w *world.World)) *env {
 	clock := world.NewFixedClock(time.Now().UTC().Truncate(time.Second))
 	store, err := world.NewStore(w, clock)
 	require.NoError(t, err)
-	acr, err := New(store, testVerifier{clock}, WithSigningKey(acrKey))
+	acr, err := New(store, jwtx.StaticKeyring{acrKey}, testVerifier{clock})
 	require.NoError(t, err)
 	srv := httptest.NewUnstartedServer(acr)
 	srv.TLS = &tls.Config{Certificates: []tls.Certificate{serverCert}}

@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/azsim/azsim/internal/platform/jwtx"
 )
 
 // accessOf decodes the access claim of an ACR access token.
@@ -171,7 +173,7 @@ func mustClientID(t *testing.T, e *env, name string) string {
 func TestRefreshTokenInGET(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
-	acr, err := New(e.store, testVerifier{e.clock}, WithSigningKey(acrKey), WithRefreshTokenInTokenResponse(true))
+	acr, err := New(e.store, jwtx.StaticKeyring{acrKey}, testVerifier{e.clock}, WithRefreshTokenInTokenResponse(true))
 	require.NoError(t, err)
 	e.srv.Config.Handler = acr
 	rt := e.refreshToken(t, azsimacr, "aks1-agentpool")

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/azsim/azsim/internal/platform/jwtx"
+	"github.com/azsim/azsim/world"
 )
 
 // ACR token constants (protocols.md 3.4).
@@ -53,10 +54,7 @@ type Claims struct {
 
 // mint signs a token of kind grantRefresh or grantAccess for sub.
 func (a *ACR) mint(rc *reqCtx, kind, sub string, access []Access) (string, *Claims, error) {
-	life := a.opts.accessLifetime
-	if kind == grantRefresh {
-		life = a.opts.refreshLifetime
-	}
+	life := lifetime(rc.reg, kind)
 	now := rc.now.Unix()
 	c := &Claims{JTI: newUUID(), Sub: sub, NBF: now, IAT: now, EXP: rc.now.Add(life).Unix(), Iss: acrIssuer,
 		Aud: rc.reg.LoginServer, Version: tokenVersion, GrantType: kind, Tenant: rc.reg.TenantID, Roles: []string{}}
@@ -68,11 +66,31 @@ func (a *ACR) mint(rc *reqCtx, kind, sub string, access []Access) (string, *Clai
 		}
 		c.Access = &access
 	}
-	raw, err := a.opts.key.Sign(c, false)
+	raw, err := a.key.Sign(c, false)
 	if err != nil {
 		return "", nil, fmt.Errorf("signing ACR token: %w", err)
 	}
 	return raw, c, nil
+}
+
+// lifetime is how long a token of kind lives on reg: the world's setting
+// (world.RegistryTokens), else the default.
+func lifetime(reg *world.RegistryInfo, kind string) time.Duration {
+	var set world.Duration
+	if t := reg.Tokens; t != nil {
+		set = t.AccessTokenLifetime
+		if kind == grantRefresh {
+			set = t.RefreshTokenLifetime
+		}
+	}
+	switch {
+	case set > 0:
+		return time.Duration(set)
+	case kind == grantRefresh:
+		return DefaultRefreshTokenLifetime
+	default:
+		return DefaultAccessTokenLifetime
+	}
 }
 
 // acrSkew is the clock skew allowed on an ACR token's iat.
@@ -95,10 +113,10 @@ func (a *ACR) verifyACR(rc *reqCtx, raw, kind string) (*Claims, error) {
 	if tok.Alg != "RS256" {
 		return nil, fmt.Errorf("%w: algorithm %s; ACR signs RS256", errACRInvalid, tok.Alg)
 	}
-	if tok.KID != a.opts.key.KID {
+	if tok.KID != a.key.KID {
 		return nil, fmt.Errorf("%w: not signed by this registry", errACRInvalid)
 	}
-	if err := tok.Verify(&a.opts.key.Private.PublicKey); err != nil {
+	if err := tok.Verify(&a.key.Private.PublicKey); err != nil {
 		return nil, fmt.Errorf("%w: %v", errACRInvalid, err)
 	}
 	var c Claims

@@ -2,13 +2,14 @@ package fakeimds
 
 import (
 	"context"
-	"github.com/azsim/azsim/internal/platform/ids"
 	"net/http"
 	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/azsim/azsim/internal/platform/ids"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
@@ -78,7 +79,7 @@ func TestManagedIdentityCredential(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			cred, err := azidentity.NewManagedIdentityCredential(&azidentity.ManagedIdentityCredentialOptions{
-				ClientOptions: clientOptions(t, New(s, tc.pool, &testIssuer{t: t, clock: s.Clock()})),
+				ClientOptions: clientOptions(t, newIMDS(t, s, tc.pool, &testIssuer{t: t, clock: s.Clock()})),
 				ID:            tc.id,
 			})
 			require.NoError(t, err)
@@ -117,7 +118,7 @@ func TestManagedIdentityCredentialFailures(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			cred, err := azidentity.NewManagedIdentityCredential(&azidentity.ManagedIdentityCredentialOptions{
-				ClientOptions: clientOptions(t, New(s, tc.pool, &testIssuer{t: t, clock: s.Clock()})),
+				ClientOptions: clientOptions(t, newIMDS(t, s, tc.pool, &testIssuer{t: t, clock: s.Clock()})),
 				ID:            tc.id,
 			})
 			require.NoError(t, err)
@@ -149,7 +150,7 @@ func TestDefaultAzureCredentialProbe(t *testing.T) {
 	skipIfManagedIdentityEnv(t, "AZURE_TOKEN_CREDENTIALS", "AZURE_CLIENT_ID", "AZURE_TENANT_ID",
 		"AZURE_CLIENT_SECRET", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_USERNAME", "AZURE_CLIENT_CERTIFICATE_PATH")
 	s := newTestStore(t, world.NewSimClock())
-	rec := &recorder{next: New(s, "smi", &testIssuer{t: t, clock: s.Clock()})}
+	rec := &recorder{next: newIMDS(t, s, "smi", &testIssuer{t: t, clock: s.Clock()})}
 	cred, err := azidentity.NewDefaultAzureCredential(&azidentity.DefaultAzureCredentialOptions{ClientOptions: clientOptions(t, rec)})
 	require.NoError(t, err)
 	// A resource of its own: MSAL caches managed-identity tokens process-wide,

@@ -144,7 +144,7 @@ func principal(t testing.TB, s *world.Store, name string) *world.Principal {
 // serve starts the IMDS of pool over httptest.
 func serve(t testing.TB, s *world.Store, pool string, opts ...Option) *httptest.Server {
 	t.Helper()
-	return newServer(t, New(s, pool, &testIssuer{t: t, clock: s.Clock()}, opts...))
+	return newServer(t, newIMDS(t, s, pool, &testIssuer{t: t, clock: s.Clock()}, opts...))
 }
 
 // response is a received response with its body read.
@@ -226,4 +226,12 @@ func newServer(t testing.TB, h http.Handler) *httptest.Server {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+// newIMDS is New, failing the test on error.
+func newIMDS(t testing.TB, s *world.Store, pool string, issuer TokenIssuer, opts ...Option) http.Handler {
+	t.Helper()
+	h, err := New(s, pool, issuer, opts...)
+	require.NoError(t, err)
+	return h
 }

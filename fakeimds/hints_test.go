@@ -16,7 +16,9 @@ import (
 func tracedToken(t *testing.T, s *world.Store, pool, query string, headers map[string]string) api.Decision {
 	t.Helper()
 	log := trace.NewLog(10)
-	srv := newServer(t, trace.Middleware(api.ServiceIMDS, s.Clock(), log)(New(s, pool, &testIssuer{t: t, clock: s.Clock()})))
+	h, err := New(s, pool, &testIssuer{t: t, clock: s.Clock()})
+	require.NoError(t, err)
+	srv := newServer(t, trace.Middleware(api.ServiceIMDS, s.Clock(), log)(h))
 	do(t, srv, "GET", "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://management.azure.com/"+query, headers)
 	ds := log.Recent(0)
 	require.Len(t, ds, 1)

@@ -3,6 +3,7 @@ package fakeimds
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -98,8 +99,23 @@ type handler struct {
 
 // New returns the IMDS of one node pool. pool is "<cluster>/<pool>" or a
 // pool name unique in the world; it is resolved on every request from
-// store.Snapshot(), so world changes apply at once.
-func New(store *world.Store, pool string, issuer TokenIssuer, opts ...Option) http.Handler {
+// store.Snapshot(), so world changes apply at once. IMDS signs nothing: the
+// tokens it serves come from issuer, so unlike the other fakes it takes no
+// keyring.
+func New(store *world.Store, pool string, issuer TokenIssuer, opts ...Option) (http.Handler, error) {
+	var errs []error
+	if store == nil {
+		errs = append(errs, errors.New("fakeimds: a world store is required"))
+	}
+	if pool == "" {
+		errs = append(errs, errors.New("fakeimds: a node pool is required"))
+	}
+	if issuer == nil {
+		errs = append(errs, errors.New("fakeimds: a token issuer is required"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
 	o := options{
 		logger:   slog.New(slog.DiscardHandler),
 		messages: defaultMessages,
@@ -117,7 +133,7 @@ func New(store *world.Store, pool string, issuer TokenIssuer, opts ...Option) ht
 	r.Get("/metadata/versions", h.handle(h.versions))
 	r.MethodNotAllowed(h.handle(h.methodNotAllowed))
 	r.NotFound(h.handle(h.notFound))
-	return r
+	return r, nil
 }
 
 // handle adapts a handler that returns its failure as a value.

@@ -116,7 +116,7 @@ func TestTokenIssuerAndPoolFailures(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			srv := newServer(t, New(s, tc.pool, &testIssuer{t: t, clock: s.Clock(), fail: tc.fail}))
+			srv := newServer(t, newIMDS(t, s, tc.pool, &testIssuer{t: t, clock: s.Clock(), fail: tc.fail}))
 			resp := get(t, srv, path)
 			assert.Equal(t, tc.status, resp.status)
 			assert.Equal(t, tc.body, string(resp.body))
@@ -257,7 +257,7 @@ func TestExpiresInFollowsSimulatedClock(t *testing.T) {
 	clock := world.NewFixedClock(t0)
 	s := newTestStore(t, clock)
 	iss := fixedIssuer{api.IssuedToken{AccessToken: "x.y.z", NotBefore: t0.Add(-5 * time.Minute), ExpiresOn: t0.Add(24 * time.Hour)}}
-	srv := newServer(t, New(s, "one", iss))
+	srv := newServer(t, newIMDS(t, s, "one", iss))
 	path := tokenPath("api-version", "2018-02-01", "resource", arm)
 	assert.Equal(t, "86400", decodeToken(t, get(t, srv, path).body).ExpiresIn)
 	clock.Advance(3 * time.Hour)

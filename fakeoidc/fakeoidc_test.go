@@ -19,15 +19,17 @@ import (
 
 var t0 = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 
-func newIssuer(t *testing.T) (*Issuer, *StateKeys, *world.ClusterInfo) {
+func newIssuer(t *testing.T) (*Issuer, *IssuerKeys, *world.ClusterInfo) {
 	t.Helper()
 	store, err := world.NewStore(world.Default(), world.NewFixedClock(t0))
 	require.NoError(t, err)
 	dir, err := state.Open(t.TempDir())
 	require.NoError(t, err)
-	keys := NewStateKeys(dir)
+	ring := state.NewKeyring(dir)
+	iss, err := New(store, ring)
+	require.NoError(t, err)
 	c, _ := store.Snapshot().Cluster("aks1")
-	return New(store, keys), keys, c
+	return iss, NewIssuerKeys(ring), c
 }
 
 func serve(t *testing.T, h http.Handler, url string) *httptest.ResponseRecorder {

@@ -2,6 +2,7 @@ package fakeoidc
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -11,6 +12,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
+	"github.com/azsim/azsim/internal/platform/jwtx"
 	"github.com/azsim/azsim/world"
 )
 
@@ -29,17 +31,29 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l 
 // a world declares).
 type Issuer struct {
 	store *world.Store
-	keys  Keys
+	keys  jwtx.Keyring
 	opts  options
 }
 
-// New returns the issuer fake.
-func New(store *world.Store, keys Keys, opts ...Option) *Issuer {
+// New returns the issuer fake. Each cluster's issuer signs with the last
+// key of keys' ring Ring(cluster) and publishes all of them; the ring is
+// read on every request, so rotations apply at once.
+func New(store *world.Store, keys jwtx.Keyring, opts ...Option) (*Issuer, error) {
+	var errs []error
+	if store == nil {
+		errs = append(errs, errors.New("fakeoidc: a world store is required"))
+	}
+	if keys == nil {
+		errs = append(errs, errors.New("fakeoidc: a keyring is required"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
 	o := options{logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	for _, f := range opts {
 		f(&o)
 	}
-	return &Issuer{store: store, keys: keys, opts: o}
+	return &Issuer{store: store, keys: keys, opts: o}, nil
 }
 
 // route finds the cluster whose issuer URL has the request's host and is a
@@ -87,7 +101,7 @@ func (i *Issuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			ResponseTypes: []string{"id_token"}, SubjectTypes: []string{"public"}, Algs: []string{"RS256"},
 		})
 	case "openid/v1/jwks":
-		keys, err := i.keys.IssuerKeys(c.Name)
+		keys, err := i.clusterKeys(c.Name)
 		if err != nil {
 			i.opts.logger.Error("loading issuer keys", "cluster", c.Name, "error", err)
 			http.Error(w, "issuer keys unavailable", http.StatusInternalServerError)

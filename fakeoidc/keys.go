@@ -2,50 +2,46 @@ package fakeoidc
 
 import (
 	"fmt"
-	"sync"
 
 	"github.com/azsim/azsim/internal/platform/jwtx"
-	"github.com/azsim/azsim/internal/platform/state"
 )
 
-// Keys supplies each cluster's issuer signing keys.
-type Keys interface {
-	// IssuerKeys returns the keys of cluster, the active one last.
-	IssuerKeys(cluster string) ([]*jwtx.Key, error)
-}
+// Ring is the key ring of cluster's issuer in the keyring the issuer is
+// given: "issuer-<cluster>".
+func Ring(cluster string) string { return "issuer-" + cluster }
 
-// StateKeys keeps issuer keys in a state directory (key ring
-// "issuer-<cluster>"), so tokens and clusters survive restarts. It caches
-// rings in memory.
-type StateKeys struct {
-	dir   *state.Dir
-	mu    sync.Mutex
-	rings map[string][]*jwtx.Key
-}
-
-// NewStateKeys returns issuer keys kept in dir.
-func NewStateKeys(dir *state.Dir) *StateKeys {
-	return &StateKeys{dir: dir, rings: map[string][]*jwtx.Key{}}
-}
-
-func ringName(cluster string) string { return "issuer-" + cluster }
-
-// IssuerKeys implements Keys; a cluster's first call creates its key.
-func (s *StateKeys) IssuerKeys(cluster string) ([]*jwtx.Key, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if r, ok := s.rings[cluster]; ok {
-		return r, nil
-	}
-	ring, err := s.dir.Ring(ringName(cluster))
+// clusterKeys returns the keys of cluster's issuer, the active one last.
+func (i *Issuer) clusterKeys(cluster string) ([]*jwtx.Key, error) {
+	keys, err := i.keys.Keys(Ring(cluster))
 	if err != nil {
 		return nil, fmt.Errorf("issuer keys of cluster %q: %w", cluster, err)
 	}
-	keys, err := state.Keys(ring)
+	return keys, nil
+}
+
+// RotatingKeyring is a keyring whose rings can be rotated; the state
+// directory's keyring (state.Keyring) is one.
+type RotatingKeyring interface {
+	jwtx.Keyring
+	Rotate(ring string, keep int) ([]*jwtx.Key, error)
+}
+
+// IssuerKeys reads and rotates the clusters' issuer keys in a rotating
+// keyring, the one the issuer is given.
+type IssuerKeys struct {
+	keys RotatingKeyring
+}
+
+// NewIssuerKeys returns the issuer keys kept in keys.
+func NewIssuerKeys(keys RotatingKeyring) *IssuerKeys { return &IssuerKeys{keys: keys} }
+
+// IssuerKeys returns the keys of cluster's issuer, the active one last; a
+// cluster's first call creates its key.
+func (s *IssuerKeys) IssuerKeys(cluster string) ([]*jwtx.Key, error) {
+	keys, err := s.keys.Keys(Ring(cluster))
 	if err != nil {
 		return nil, fmt.Errorf("issuer keys of cluster %q: %w", cluster, err)
 	}
-	s.rings[cluster] = keys
 	return keys, nil
 }
 
@@ -53,21 +49,14 @@ func (s *StateKeys) IssuerKeys(cluster string) ([]*jwtx.Key, error) {
 // one published (as `az aks oidc-issuer rotate-signing-keys` does). With
 // dropOld the previous key is removed at once, so tokens it signed fail with
 // an unknown kid.
-func (s *StateKeys) Rotate(cluster string, dropOld bool) ([]*jwtx.Key, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *IssuerKeys) Rotate(cluster string, dropOld bool) ([]*jwtx.Key, error) {
 	keep := 2
 	if dropOld {
 		keep = 1
 	}
-	ring, err := s.dir.Rotate(ringName(cluster), keep)
+	keys, err := s.keys.Rotate(Ring(cluster), keep)
 	if err != nil {
 		return nil, fmt.Errorf("rotating issuer keys of cluster %q: %w", cluster, err)
 	}
-	keys, err := state.Keys(ring)
-	if err != nil {
-		return nil, err
-	}
-	s.rings[cluster] = keys
 	return keys, nil
 }

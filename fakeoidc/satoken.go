@@ -99,7 +99,7 @@ func (i *Issuer) MintServiceAccountToken(req TokenRequest) (string, time.Time, e
 	if !ok {
 		return "", time.Time{}, fmt.Errorf("service-account token: unknown cluster %q", req.Cluster)
 	}
-	keys, err := i.keys.IssuerKeys(c.Name)
+	keys, err := i.clusterKeys(c.Name)
 	if err != nil {
 		return "", time.Time{}, err
 	}

@@ -29,8 +29,13 @@ func (s *Sim) startIMDS() error {
 		if err != nil {
 			return fmt.Errorf("listening for the IMDS of node pool %s on %s: %w", ref, addr, err)
 		}
+		h, err := fakeimds.New(s.Store, ref, s.Entra, fakeimds.WithLogger(s.opts.logger))
+		if err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("the IMDS of node pool %s: %w", ref, err)
+		}
 		s.imds[ref] = ln.Addr().String()
-		s.serve(ln, s.wrap(api.ServiceIMDS, fakeimds.New(s.Store, ref, s.Entra, fakeimds.WithLogger(s.opts.logger))))
+		s.serve(ln, s.wrap(api.ServiceIMDS, h))
 	}
 	return nil
 }

@@ -24,6 +24,7 @@ type options struct {
 	// registryStorage, when set, keeps registry content on disk.
 	registryStorage string
 	timeouts        Timeouts
+	entra           EntraSettings
 }
 
 // Timeouts bound how long a client may hold a connection without making

@@ -22,7 +22,6 @@ import (
 	"github.com/azsim/azsim/internal/middleware/faults"
 	"github.com/azsim/azsim/internal/middleware/trace"
 	"github.com/azsim/azsim/internal/platform/certs"
-	"github.com/azsim/azsim/internal/platform/jwtx"
 	"github.com/azsim/azsim/internal/platform/state"
 	"github.com/azsim/azsim/world"
 )
@@ -36,7 +35,7 @@ type Sim struct {
 	Entra  *fakeaad.Entra
 	Issuer *fakeoidc.Issuer
 	// IssuerKeys holds the clusters' issuer keys (rotation goes through it).
-	IssuerKeys *fakeoidc.StateKeys
+	IssuerKeys *fakeoidc.IssuerKeys
 	// ACR serves every registry of the world.
 	ACR http.Handler
 	// Trace records a decision for every request the fakes answer.
@@ -78,36 +77,20 @@ func New(opts ...Option) (*Sim, error) {
 	}
 	s := &Sim{opts: o, Store: store, State: dir, CA: ca, imds: map[string]string{},
 		Trace: trace.NewLog(traceSize), Faults: faults.NewSet(nil, api.ServiceEntra, api.ServiceOIDC, api.ServiceIMDS, api.ServiceACR, api.ServiceRegistry)}
-	s.IssuerKeys = fakeoidc.NewStateKeys(dir)
-	s.Issuer = fakeoidc.New(store, s.IssuerKeys, fakeoidc.WithLogger(o.logger))
-	entraKeys, err := thumbprintKeys(dir, "entra")
-	if err != nil {
+	// Every fake that signs takes its keys from the state directory.
+	keys := state.NewKeyring(dir)
+	s.IssuerKeys = fakeoidc.NewIssuerKeys(keys)
+	if s.Issuer, err = fakeoidc.New(store, keys, fakeoidc.WithLogger(o.logger)); err != nil {
 		return nil, err
 	}
-	s.Entra, err = fakeaad.New(store, entraKeys, fakeaad.WithLogger(o.logger), fakeaad.WithHTTPClient(s.upstreamClient()))
-	if err != nil {
+	entraOpts := append(o.entra.fakeOptions(), fakeaad.WithLogger(o.logger), fakeaad.WithHTTPClient(s.upstreamClient()))
+	if s.Entra, err = fakeaad.New(store, keys, entraOpts...); err != nil {
 		return nil, err
 	}
-	if err := s.wireRegistries(); err != nil {
+	if err := s.wireRegistries(keys); err != nil {
 		return nil, err
 	}
 	return s, nil
-}
-
-func thumbprintKeys(dir *state.Dir, ring string) ([]*jwtx.Key, error) {
-	rsaKeys, err := dir.Ring(ring)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*jwtx.Key, 0, len(rsaKeys))
-	for _, k := range rsaKeys {
-		jk, err := jwtx.NewThumbprintKey(k)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, jk)
-	}
-	return out, nil
 }
 
 // traceSize is how many decisions the trace keeps.

@@ -126,6 +126,7 @@ func (c *compiler) registries() {
 		if r.AdminUser != nil && r.AdminUser.Enabled && r.AdminUser.Password == "" {
 			c.add(path+".adminUser.password", "is required when the admin user is enabled")
 		}
+		c.registryTokens(path+".tokens", r.Tokens)
 		c.images(path, r.Images)
 		if g == nil {
 			continue
@@ -135,6 +136,23 @@ func (c *compiler) registries() {
 		c.ix.Registries = append(c.ix.Registries, ri)
 		c.ix.registryByHost[r.LoginServer] = ri
 		c.ix.registryByHost[lower(r.Name)] = ri
+	}
+}
+
+func (c *compiler) registryTokens(path string, t *RegistryTokens) {
+	if t == nil {
+		return
+	}
+	for _, f := range []struct {
+		name string
+		d    Duration
+	}{{"refreshTokenLifetime", t.RefreshTokenLifetime}, {"accessTokenLifetime", t.AccessTokenLifetime}} {
+		switch {
+		case f.d < 0:
+			c.add(path+"."+f.name, "must not be negative")
+		case time.Duration(f.d) > MaxTokenLifetime:
+			c.add(path+"."+f.name, "must be at most %s, got %s", MaxTokenLifetime, time.Duration(f.d))
+		}
 	}
 }
 

@@ -112,9 +112,22 @@ type Registry struct {
 	RoleAssignmentMode string `json:"roleAssignmentMode,omitempty"`
 	// AuthenticationAsArm allows Entra tokens for ARM at /oauth2/exchange
 	// (default true; protocols.md 3.2).
-	AuthenticationAsArm *bool   `json:"authenticationAsArm,omitempty"`
-	Images              []Image `json:"images,omitempty"`
+	AuthenticationAsArm *bool `json:"authenticationAsArm,omitempty"`
+	// Tokens sets the lifetimes of the ACR tokens the registry issues.
+	Tokens *RegistryTokens `json:"tokens,omitempty"`
+	Images []Image         `json:"images,omitempty"`
 }
+
+// RegistryTokens are the lifetimes of a registry's ACR tokens; zero keeps
+// the simulator's default (refresh about 3 h, access 75 min: protocols.md
+// 3.4, not confirmed against ACR).
+type RegistryTokens struct {
+	RefreshTokenLifetime Duration `json:"refreshTokenLifetime,omitempty"`
+	AccessTokenLifetime  Duration `json:"accessTokenLifetime,omitempty"`
+}
+
+// MaxTokenLifetime bounds the token lifetimes a world may set.
+const MaxTokenLifetime = 30 * 24 * time.Hour
 
 // AdminUser is the registry's admin account (username = registry name).
 type AdminUser struct {
