@@ -48,12 +48,12 @@ var (
 	titleRe = regexp.MustCompile(`^[ \t\n]+"([^"\n]+)"`)
 )
 
-// extractCitations returns the citations in text, a comment or string that
-// starts at pos.
-func extractCitations(pos, text string) []citation {
+// extractCitations returns the citations in text, a comment or string; pos
+// names the place of a byte offset in text.
+func extractCitations(pos func(offset int) string, text string) []citation {
 	var out []citation
 	for _, m := range fileRe.FindAllStringSubmatchIndex(text, -1) {
-		c := citation{Pos: pos, Prefix: text[m[2]:m[3]], File: text[m[4]:m[5]] + ".md"}
+		c := citation{Pos: pos(m[0]), Prefix: text[m[2]:m[3]], File: text[m[4]:m[5]] + ".md"}
 		tail := text[m[1]:]
 		if c.File == "DESIGN.md" {
 			if t := titleRe.FindStringSubmatch(tail); t != nil {
@@ -79,7 +79,7 @@ func extractCitations(pos, text string) []citation {
 	for _, m := range refRe.FindAllStringSubmatchIndex(text, -1) {
 		secs := append([]string{text[m[2]:m[3]]}, sectionList(text[m[1]:], nil)...)
 		for _, s := range secs {
-			out = append(out, citation{Pos: pos, Text: "ref §" + s, File: "kind-offline.md", Section: s})
+			out = append(out, citation{Pos: pos(m[0]), Text: "ref §" + s, File: "kind-offline.md", Section: s})
 		}
 	}
 	return out
@@ -243,15 +243,22 @@ func fileCitations(t *testing.T, path string) []citation {
 	require.NoError(t, err, "parsing %s", path)
 	rel, err := filepath.Rel(moduleRoot, path)
 	require.NoError(t, err)
-	at := func(p token.Pos) string { return fmt.Sprintf("%s:%d", filepath.ToSlash(rel), fset.Position(p).Line) }
+	// at places an offset of text, which starts at p, by counting lines.
+	at := func(p token.Pos, text string) func(int) string {
+		return func(offset int) string {
+			line := fset.Position(p).Line + strings.Count(text[:offset], "\n")
+			return fmt.Sprintf("%s:%d", filepath.ToSlash(rel), line)
+		}
+	}
 	var out []citation
 	for _, g := range f.Comments {
-		out = append(out, extractCitations(at(g.Pos()), g.Text())...)
+		text := g.Text()
+		out = append(out, extractCitations(at(g.Pos(), text), text)...)
 	}
 	ast.Inspect(f, func(n ast.Node) bool {
 		if lit, ok := n.(*ast.BasicLit); ok && lit.Kind == token.STRING {
 			if s, err := strconv.Unquote(lit.Value); err == nil {
-				out = append(out, extractCitations(at(lit.Pos()), s)...)
+				out = append(out, extractCitations(at(lit.Pos(), s), s)...)
 			}
 		}
 		return true
@@ -303,7 +310,7 @@ func TestExtractCitations(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.text, func(t *testing.T) {
 			var got []string
-			for _, c := range extractCitations("x.go:1", tt.text) {
+			for _, c := range extractCitations(func(int) string { return "x.go:1" }, tt.text) {
 				s := c.Prefix + c.File + " " + c.Section
 				if c.File == "DESIGN.md" {
 					s = c.Prefix + c.File + " " + strconv.Quote(c.Title)
