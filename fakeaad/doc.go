@@ -4,7 +4,7 @@
 // with a client secret, a certificate client_assertion, or a federated
 // client_assertion (workload identity federation); the v2 and v1 OpenID
 // configuration documents; the signing keys; and instance discovery. Wire
-// behaviour follows reference/protocols.md section 1; each handler cites the
+// behaviour follows protocols.md 1; each handler cites the
 // subsection it implements.
 //
 // Federated assertions are verified for real: the issuer's discovery document

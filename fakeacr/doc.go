@@ -7,7 +7,7 @@
 // grant, and the two ACR metadata endpoints the Azure SDK uses
 // (/acr/v1/_catalog, /acr/v1/<name>/_tags).
 //
-// The wire behaviour follows reference/protocols.md section 3 (and section 4
+// The wire behaviour follows protocols.md 3 (and section 4
 // for RBAC, evaluated by world.Index); each handler cites its section.
 // Entra access tokens are checked by a TokenVerifier (signature, issuer and
 // expiry; the fake Entra ID implements it); fakeacr checks the audience, the

@@ -5,7 +5,7 @@
 // (GET /metadata/instance[/<path>]) and the version list
 // (GET /metadata/versions).
 //
-// The wire behaviour follows reference/protocols.md section 2: exact error
+// The wire behaviour follows protocols.md 2: exact error
 // bodies and statuses, all-string success bodies with keys in alphabetical
 // order, `Metadata: true` enforcement and the DefaultAzureCredential probe.
 // Facts the reference marks [L] (unconfirmed) are configurable through

@@ -9,6 +9,6 @@
 // sigs.k8s.io/kind), simcontainer (the simulator's container), kindstate
 // (what kind.json records), scenariotarget and nodeimage.
 //
-// Facts it relies on are in the shared reference kind-offline.md (section
-// numbers are cited as "ref §N").
+// Facts it relies on are in docs/reference/kind-offline.md, cited by section
+// number ("kind-offline.md 6.3").
 package kindenv

@@ -6,6 +6,6 @@
 // federated client assertion — exchanges it at the registry's
 // /oauth2/exchange (found through the /v2/ challenge) and answers
 // 00000000-0000-0000-0000-000000000000 with the ACR refresh token, cached per
-// registry. It follows reference/clients.md section 3 and is the
+// registry. It follows clients.md 3 and is the
 // implementation the conformance clients suite is calibrated on.
 package credprovider

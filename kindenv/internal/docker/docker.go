@@ -15,7 +15,7 @@ import (
 )
 
 // Answers reports whether a Docker engine answers. kind's provider
-// detection only runs `docker -v`, which succeeds without a daemon (ref §2).
+// detection only runs `docker -v`, which succeeds without a daemon (kind-offline.md 2).
 func Answers(ctx context.Context) error {
 	out, err := exec.CommandContext(ctx, "docker", "info", "-f", "{{.ServerVersion}}").CombinedOutput()
 	if err != nil {

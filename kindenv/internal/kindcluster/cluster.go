@@ -177,7 +177,7 @@ func (c *Cluster) WaitNodeReady(ctx context.Context, timeout time.Duration) erro
 }
 
 // TrustRegistry writes a certs.d hosts.toml on the node so containerd pulls
-// from the plain-HTTP registry at hostPort (ref §9). No restart is needed.
+// from the plain-HTTP registry at hostPort (kind-offline.md 9). No restart is needed.
 func (c *Cluster) TrustRegistry(ctx context.Context, hostPort string) error {
 	dir := "/etc/containerd/certs.d/" + hostPort
 	_, err := c.Exec(ctx, bytes.NewReader(render.RenderRegistryHosts(hostPort)),

@@ -1,5 +1,5 @@
 // Package nodeimage builds azsim's offline kind node image: a kind node for
-// Kubernetes v1.37.2 assembled with no container registry (ref §12):
+// Kubernetes v1.37.2 assembled with no container registry (kind-offline.md 12):
 //
 //   - a Debian root filesystem from debootstrap;
 //   - Kubernetes and etcd built from the Go module proxy in the tools module
@@ -128,7 +128,7 @@ func goFiles(dir string) ([]string, error) {
 	return out, err
 }
 
-// k8sLDFlags are the version ldflags of ref §4.
+// k8sLDFlags are the version ldflags of kind-offline.md 4.
 func k8sLDFlags(version string) string {
 	minor := strings.Split(strings.TrimPrefix(version, "v"), ".")[1]
 	fl := []string{"-s", "-w"}
@@ -142,5 +142,5 @@ func k8sLDFlags(version string) string {
 	return strings.Join(fl, " ")
 }
 
-// k8sCommands are built from hack/tools/k8s (ref §4).
+// k8sCommands are built from hack/tools/k8s (kind-offline.md 4).
 var k8sCommands = []string{"kubelet", "kubeadm", "kubectl", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy"}

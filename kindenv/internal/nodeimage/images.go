@@ -49,7 +49,7 @@ func minimalEtc() []File {
 }
 
 // KubeadmImages returns the images kubeadm v1.37.2 references, under exactly
-// its names (ref §2), plus containerd's sandbox image.
+// its names (kind-offline.md 2), plus containerd's sandbox image.
 func KubeadmImages(in ImageInputs) []ImageSpec {
 	bin := func(n string) File {
 		return File{Path: "/usr/local/bin/" + n, Mode: 0o755, Src: path.Join(in.K8sBinDir, n)}

@@ -19,7 +19,7 @@ func TestKubeadmImageNames(t *testing.T) {
 		refs = append(refs, s.Ref)
 	}
 	sort.Strings(refs)
-	// Exactly the names kubeadm v1.37.2 uses (ref §2).
+	// Exactly the names kubeadm v1.37.2 uses (kind-offline.md 2).
 	require.Equal(t, []string{
 		"registry.k8s.io/coredns/coredns:v1.14.6",
 		"registry.k8s.io/etcd:3.7.0-0",

@@ -34,7 +34,7 @@ func embedded(name string) []byte {
 }
 
 // NodeFiles returns the files azsim adds to the debootstrapped root
-// filesystem (ref §6). binDir holds kubelet, kubeadm and kubectl; auxDir
+// filesystem (kind-offline.md 6). binDir holds kubelet, kubeadm and kubectl; auxDir
 // holds runc-nosysres. It is a pure function of its arguments and the
 // embedded files.
 func NodeFiles(kubernetesVersion, binDir, auxDir string) []File {

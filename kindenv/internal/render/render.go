@@ -20,7 +20,7 @@ const (
 	// PauseImage is containerd's sandbox image (kubeadm v1.37.2's pause tag).
 	PauseImage = "registry.k8s.io/pause:3.10.2"
 	// NodeRuncWrapper is the node-side runc that strips CAP_SYS_RESOURCE
-	// (ref §10 B4).
+	// (kind-offline.md 10 B4).
 	NodeRuncWrapper = "/usr/local/sbin/runc-nosysres"
 	// PodSubnet is kind's default pod subnet; the single-node CNI config uses
 	// a /24 inside it.
@@ -38,7 +38,7 @@ type ClusterOptions struct {
 	// is not preloaded) is disabled.
 	Offline bool
 	// CgroupV1 is true on cgroup v1 hosts: kubelet >= 1.35 refuses cgroup v1
-	// unless failCgroupV1 is false (ref §10 B3).
+	// unless failCgroupV1 is false (kind-offline.md 10 B3).
 	CgroupV1 bool
 	// ContainerdConfigPatches are appended to the config verbatim.
 	ContainerdConfigPatches []string
@@ -71,7 +71,7 @@ type Mount struct {
 
 // KubeletPatches returns the kubeadm config patches for the kubelet. They
 // carry no apiVersion, so they apply to whatever kubeadm API kind renders
-// (v1beta4 for Kubernetes >= 1.36, ref §2).
+// (v1beta4 for Kubernetes >= 1.36, kind-offline.md 2).
 func KubeletPatches(o ClusterOptions) []string {
 	var p []string
 	if o.CgroupV1 {
@@ -80,7 +80,7 @@ func KubeletPatches(o ClusterOptions) []string {
 	return p
 }
 
-// RenderClusterConfig renders a kind v1alpha4 Cluster config (ref §8). It is a
+// RenderClusterConfig renders a kind v1alpha4 Cluster config (kind-offline.md 8). It is a
 // pure function of its options.
 func RenderClusterConfig(o ClusterOptions) []byte {
 	var b strings.Builder
@@ -156,12 +156,12 @@ func writeBlock(b *strings.Builder, s string) {
 
 // ContainerdOptions selects what RenderContainerdConfig produces.
 type ContainerdOptions struct {
-	// SandboxImage must be preloaded (ref §2 point 6).
+	// SandboxImage must be preloaded (kind-offline.md 2 point 6).
 	SandboxImage string
 	// RuncBinary, when set, replaces runc for CRI containers.
 	RuncBinary string
 	// RestrictOOMScoreAdj clamps container OOM scores to containerd's own;
-	// needed when CAP_SYS_RESOURCE is unavailable (ref §10 B2).
+	// needed when CAP_SYS_RESOURCE is unavailable (kind-offline.md 10 B2).
 	RestrictOOMScoreAdj bool
 	// CNIBinDir and CNIConfDir locate the CNI plugins and configs.
 	CNIBinDir, CNIConfDir string
@@ -169,7 +169,7 @@ type ContainerdOptions struct {
 	RegistryConfigPath string
 }
 
-// DefaultContainerdOptions are the offline node image's settings (ref §6.2).
+// DefaultContainerdOptions are the offline node image's settings (kind-offline.md 6.2).
 func DefaultContainerdOptions() ContainerdOptions {
 	return ContainerdOptions{
 		SandboxImage:        PauseImage,
@@ -182,7 +182,7 @@ func DefaultContainerdOptions() ContainerdOptions {
 }
 
 // RenderContainerdConfig renders /etc/containerd/config.toml for containerd
-// 1.6 (config version 2) on the offline node image (ref §6.2).
+// 1.6 (config version 2) on the offline node image (kind-offline.md 6.2).
 func RenderContainerdConfig(o ContainerdOptions) []byte {
 	const cri = `plugins."io.containerd.grpc.v1.cri"`
 	var b strings.Builder
@@ -212,7 +212,7 @@ func RenderContainerdConfig(o ContainerdOptions) []byte {
 	return []byte(b.String())
 }
 
-// RenderCNIConfig renders the single-node ptp + portmap conflist (ref §6.3).
+// RenderCNIConfig renders the single-node ptp + portmap conflist (kind-offline.md 6.3).
 // subnet must lie inside the cluster's pod subnet.
 func RenderCNIConfig(name, subnet string) []byte {
 	return []byte(fmt.Sprintf(`{
@@ -239,7 +239,7 @@ func RenderCNIConfig(name, subnet string) []byte {
 }
 
 // RenderRegistryHosts renders a containerd certs.d hosts.toml that lets the
-// node pull from a plain-HTTP registry at hostPort (ref §9).
+// node pull from a plain-HTTP registry at hostPort (kind-offline.md 9).
 func RenderRegistryHosts(hostPort string) []byte {
 	return []byte(fmt.Sprintf(`# Rendered by azsim kindenv.RenderRegistryHosts; do not edit.
 server = "http://%[1]s"

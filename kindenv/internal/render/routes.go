@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// The offline image's CNI config (ref §6.3): a multi-node cluster mounts a
+// The offline image's CNI config (kind-offline.md 6.3): a multi-node cluster mounts a
 // per-node rendering over it.
 const (
 	NodeCNIConfig  = "/etc/cni/net.d/10-azsim-ptp.conflist"

@@ -1,6 +1,6 @@
 // Package runcwrap removes a capability from OCI runtime specs before runc
 // sees them. The node image's containerd runs runc through it because these
-// hosts' capability bounding set lacks CAP_SYS_RESOURCE (ref §5, §10 B4).
+// hosts' capability bounding set lacks CAP_SYS_RESOURCE (kind-offline.md 5, 10 B4).
 package runcwrap
 
 import (
