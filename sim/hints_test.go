@@ -3,6 +3,8 @@ package sim_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,4 +86,88 @@ func TestFederatedCredentialsConsidered(t *testing.T) {
 	b, err := json.Marshal(d)
 	require.NoError(t, err)
 	assert.Contains(t, string(b), `"pitfall":"fic-subject-mismatch"`)
+}
+
+// kubeletPull runs the VMSS flow by hand: IMDS, the ACR exchange, an access
+// token for repository hello, the manifest.
+func kubeletPull(t *testing.T, s *sim.Sim) int {
+	t.Helper()
+	c := s.Client()
+	req, err := http.NewRequest(http.MethodGet, "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://containerregistry.azure.net", nil)
+	require.NoError(t, err)
+	req.Header.Set("Metadata", "true")
+	var tok struct {
+		AccessToken  string `json:"access_token"`
+		RefreshToken string `json:"refresh_token"`
+	}
+	decodeOK(t, c, req, &tok)
+	const reg = "https://azsimacr.azurecr.io"
+	form := url.Values{"grant_type": {"access_token"}, "service": {"azsimacr.azurecr.io"}, "access_token": {tok.AccessToken}}
+	decodeOK(t, c, postFormRequest(t, reg+"/oauth2/exchange", form), &tok)
+	form = url.Values{"grant_type": {"refresh_token"}, "service": {"azsimacr.azurecr.io"}, "scope": {"repository:hello:pull"}, "refresh_token": {tok.RefreshToken}}
+	decodeOK(t, c, postFormRequest(t, reg+"/oauth2/token", form), &tok)
+	req, err = http.NewRequest(http.MethodGet, reg+"/v2/hello/manifests/v1", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	req.Header.Set("Accept", "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json")
+	resp, err := c.Do(req)
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	return resp.StatusCode
+}
+
+func postFormRequest(t *testing.T, target string, form url.Values) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, target, strings.NewReader(form.Encode()))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return req
+}
+
+func decodeOK(t *testing.T, c *http.Client, req *http.Request, out any) {
+	t.Helper()
+	resp, err := c.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, req.URL.String())
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(out))
+}
+
+// A world written through the admin API between a refused pull and reading
+// the trace does not change what the trace says about the refusal: the
+// hint was derived, when the registry refused, from the world that refused.
+func TestHintDescribesTheWorldThatRefused(t *testing.T) {
+	t.Parallel()
+	w := world.Default()
+	for i := range w.RoleAssignments {
+		if w.RoleAssignments[i].Principal == "aks1-agentpool" {
+			w.RoleAssignments[i].Principal = "aks1" // AcrPull on the cluster identity
+		}
+	}
+	s := sim.Start(t, w)
+	require.Equal(t, http.StatusUnauthorized, kubeletPull(t, s))
+
+	fixed := world.Default() // AcrPull back on the kubelet identity
+	body, err := json.Marshal(fixed)
+	require.NoError(t, err)
+	code, m := admin(t, s, http.MethodPut, "/api/world", string(body), "")
+	require.Equal(t, http.StatusOK, code, m)
+	require.Equal(t, http.StatusOK, kubeletPull(t, s), "the new world grants the pull")
+
+	resp, err := http.Get("http://" + s.AdminAddr() + "/api/trace")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var ds []api.Decision
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&ds))
+	var refused *api.Decision
+	for i := range ds {
+		if ds[i].Service == api.ServiceRegistry && ds[i].Status == http.StatusUnauthorized && ds[i].Principal != "" {
+			refused = &ds[i]
+		}
+	}
+	require.NotNil(t, refused, "the refused manifest read is in the trace")
+	require.NotNil(t, refused.Hint)
+	assert.Equal(t, "acrpull-on-cluster-identity", refused.Hint.Pitfall)
+	assert.Contains(t, refused.Hint.Text, "cluster's system-assigned identity 'aks1' but the pull used the kubelet identity 'aks1-agentpool'")
+	assert.NotEmpty(t, refused.Facts[api.FactExplainedBy], "explained by the token request of its flow")
 }
