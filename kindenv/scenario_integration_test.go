@@ -4,7 +4,6 @@ package kindenv_test
 
 import (
 	"fmt"
-	"net/http"
 	"strings"
 	"testing"
 
@@ -47,7 +46,7 @@ func (w *wired) testScenarioCatalogue(t *testing.T) {
 	// key-rotation scenario, on other host ports: endpoints.json says which.)
 	w.reload()
 	var got world.World
-	w.admin(http.MethodGet, "/api/world", nil, &got)
+	require.NoError(t, w.admin.World(w.ctx, &got))
 	require.NotEmpty(t, got.RoleAssignments)
 	assert.Equal(t, "aks1-agentpool", got.RoleAssignments[0].Principal)
 	assert.Len(t, got.Identities, len(world.Default().Identities))

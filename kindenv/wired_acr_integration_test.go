@@ -4,7 +4,6 @@ package kindenv_test
 
 import (
 	"fmt"
-	"net/http"
 	"os/exec"
 	"strings"
 	"testing"
@@ -85,17 +84,17 @@ func (w *wired) testAcrPullStyle(t *testing.T) {
 		}
 	})
 	t.Cleanup(func() {
-		var c struct{ Now string }
-		w.admin(http.MethodPost, "/api/clock", map[string]string{"set": time.Now().UTC().Format(time.RFC3339)}, &c)
+		_, err := w.admin.SetClock(w.ctx, time.Now().UTC().Truncate(time.Second))
+		require.NoError(t, err)
 	})
 	w.mustKubectl("apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: acr-puller, namespace: default}\n", "apply", "-f", "-")
 	w.acrSecret(t)
 	w.runClient(t, w.secretPod("acrpull-1"), "default", "acrpull-1", "Succeeded")
 	require.Contains(t, w.logs(t, "default", "acrpull-1"), "Hello from azsim")
 
-	var c struct{ Now string }
-	w.admin(http.MethodPost, "/api/clock", map[string]string{"advance": "4h"}, &c)
-	t.Logf("simulated clock advanced to %s", c.Now)
+	now, err := w.admin.AdvanceClock(w.ctx, 4*time.Hour)
+	require.NoError(t, err)
+	t.Logf("simulated clock advanced to %s", now.Format(time.RFC3339Nano))
 	w.mustKubectl(w.secretPod("acrpull-2"), "apply", "-f", "-")
 	ev := w.waitPullFailure(t, "acrpull-2")
 	t.Logf("after expiry, events:\n%s", ev)

@@ -6,8 +6,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -52,31 +50,6 @@ func (w *wired) mustKubectl(stdin string, args ...string) string {
 	return out
 }
 
-func (w *wired) adminRaw(method, path string, body []byte) []byte {
-	w.t.Helper()
-	req, err := http.NewRequestWithContext(w.ctx, method, "http://"+w.ep.Admin+path, bytes.NewReader(body))
-	require.NoError(w.t, err)
-	req.Header.Set("Authorization", "Bearer "+w.token)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(w.t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(w.t, err)
-	require.Equal(w.t, http.StatusOK, resp.StatusCode, "%s %s: %s", method, path, b)
-	return b
-}
-
-func (w *wired) admin(method, path string, in, out any) {
-	w.t.Helper()
-	var body []byte
-	if in != nil {
-		var err error
-		body, err = json.Marshal(in)
-		require.NoError(w.t, err)
-	}
-	require.NoError(w.t, json.Unmarshal(w.adminRaw(method, path, body), out))
-}
-
 // changeWorld PUTs the world edited by f and restores the original when the
 // (sub)test ends.
 func (w *wired) changeWorld(t *testing.T, f func(m map[string]any)) {
@@ -85,14 +58,15 @@ func (w *wired) changeWorld(t *testing.T, f func(m map[string]any)) {
 	f(m)
 	b, err := json.Marshal(m)
 	require.NoError(t, err)
-	w.adminRaw(http.MethodPut, "/api/world", b)
-	t.Cleanup(func() { w.adminRaw(http.MethodPut, "/api/world", w.world) })
+	require.NoError(t, w.admin.PutWorld(w.ctx, json.RawMessage(b), nil))
+	t.Cleanup(func() { require.NoError(t, w.admin.PutWorld(w.ctx, json.RawMessage(w.world), nil)) })
 }
 
 // trace returns the simulator's recorded decisions.
 func (w *wired) trace() []api.Decision {
-	var ds []api.Decision
-	w.admin(http.MethodGet, "/api/trace", nil, &ds)
+	w.t.Helper()
+	ds, err := w.admin.Trace(w.ctx, 0)
+	require.NoError(w.t, err)
 	return ds
 }
 

@@ -5,7 +5,6 @@ package kindenv_test
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,6 +34,7 @@ type wired struct {
 	env      kindenv.Env
 	ep       api.Endpoints
 	token    string
+	admin    *client.Client // the simulator's admin API, with token
 	tenant   string
 	clients  map[string]string // identity → client ID
 	world    []byte            // the world as `kind up` started it
@@ -159,13 +159,16 @@ func (w *wired) reload() {
 	require.NoError(t, err)
 	w.token = strings.TrimSpace(string(tok))
 	w.tenant = w.ep.TenantID
+	w.admin = client.New(w.ep.Admin, client.WithToken(w.token))
 	var ids []world.Identity
-	w.admin(http.MethodGet, "/api/world/identities", nil, &ids)
+	require.NoError(t, w.admin.Objects(w.ctx, "identities", &ids))
 	w.clients = map[string]string{}
 	for _, id := range ids {
 		w.clients[id.Name] = id.ClientID
 	}
-	w.world = w.adminRaw(http.MethodGet, "/api/world", nil)
+	var raw json.RawMessage
+	require.NoError(t, w.admin.World(w.ctx, &raw))
+	w.world = raw
 }
 
 // cluster is the kind cluster's name.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"os"
 	"os/exec"
@@ -65,10 +66,10 @@ func startUp(t *testing.T, extra ...string) (string, api.Endpoints) {
 	for {
 		ep, err := client.ReadEndpoints(dir)
 		if err == nil {
-			resp, herr := http.Get("http://" + ep.Admin + "/healthz")
+			herr := client.New(ep.Admin).Healthz(ctx)
+			var refused *client.Error
+			require.False(t, errors.As(herr, &refused), "%v", herr)
 			if herr == nil {
-				resp.Body.Close()
-				require.Equal(t, http.StatusOK, resp.StatusCode)
 				// endpoints.json is written just before the banner is printed.
 				if strings.Contains(out.String(), "azsim is up (world: ") {
 					return dir, ep

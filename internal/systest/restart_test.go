@@ -5,11 +5,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -76,7 +73,7 @@ func TestRestartAfterKill9UnderLoad(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, remote.Write(tag, img, remote.WithTransport(c.Transport),
 		remote.WithAuth(&authn.Basic{Username: "azsimacr", Password: adminPassword})))
-	worldBefore := getJSON(t, p1.adminURL("/api/world"))
+	worldBefore := p1.world(t)
 	caBefore, err := os.ReadFile(filepath.Join(stateDir, "ca.crt"))
 	require.NoError(t, err)
 
@@ -154,7 +151,7 @@ func TestRestartAfterKill9UnderLoad(t *testing.T) {
 	caAfter, err := os.ReadFile(filepath.Join(stateDir, "ca.crt"))
 	require.NoError(t, err)
 	assert.Equal(t, caBefore, caAfter, "same CA")
-	assert.Equal(t, worldBefore, getJSON(t, p2.adminURL("/api/world")), "same world")
+	assert.Equal(t, worldBefore, p2.world(t), "same world")
 
 	_, err = entraFederated(c2, id, sa)
 	assert.NoError(t, err, "a service-account token from before the crash is accepted by Entra")
@@ -169,17 +166,4 @@ func TestRestartAfterKill9UnderLoad(t *testing.T) {
 	_, err = pull(c2, byDigest, access)
 	assert.NoError(t, err, "and by digest")
 	assert.NoError(t, vmssPull(c2, id, id.loginServer+"/hello:v1", "hello"), "seeded images still work")
-}
-
-func getJSON(t *testing.T, u string) any {
-	t.Helper()
-	resp, err := http.Get(u)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	require.Equal(t, http.StatusOK, resp.StatusCode, string(b))
-	var v any
-	require.NoError(t, json.Unmarshal(b, &v), strings.TrimSpace(string(b)))
-	return v
 }

@@ -71,6 +71,7 @@ func azsimBinary(t *testing.T) string {
 type proc struct {
 	cmd   *exec.Cmd
 	ep    api.Endpoints
+	admin *client.Client
 	done  chan struct{}
 	state string
 }
@@ -94,7 +95,7 @@ func startUp(t *testing.T, stateDir string, extra ...string) *proc {
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	require.NoError(t, cmd.Start())
-	p := &proc{cmd: cmd, done: make(chan struct{}), state: stateDir}
+	p := &proc{cmd: cmd, done: make(chan struct{}), state: stateDir, admin: client.New(admin)}
 	go func() { _ = cmd.Wait(); close(p.done) }()
 	t.Cleanup(func() { p.kill() })
 	deadline := time.Now().Add(60 * time.Second)
@@ -104,10 +105,8 @@ func startUp(t *testing.T, stateDir string, extra ...string) *proc {
 			t.Fatalf("azsim up exited: %s", stderr.String())
 		default:
 		}
-		resp, err := http.Get("http://" + admin + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if ep, err := client.ReadEndpoints(stateDir); err == nil && ep.PID == cmd.Process.Pid && resp.StatusCode == http.StatusOK {
+		if err := p.admin.Healthz(context.Background()); err == nil {
+			if ep, err := client.ReadEndpoints(stateDir); err == nil && ep.PID == cmd.Process.Pid {
 				p.ep = ep
 				return p
 			}
@@ -150,7 +149,13 @@ func (p *proc) client(t testing.TB) *http.Client {
 	return &http.Client{Transport: tr, Timeout: 60 * time.Second}
 }
 
-func (p *proc) adminURL(path string) string { return "http://" + p.ep.Admin + path }
+// world is the simulator's world as the admin API answers it.
+func (p *proc) world(t *testing.T) any {
+	t.Helper()
+	var v any
+	require.NoError(t, p.admin.World(context.Background(), &v))
+	return v
+}
 
 // statusError is a refused request: its status and body.
 type statusError struct {
@@ -210,13 +215,15 @@ func worldIDs(t testing.TB, w *world.World) ids {
 
 // saToken mints a service-account token through the admin API.
 func saToken(p *proc, sa string, aud ...string) (string, error) {
-	body, _ := json.Marshal(api.ServiceAccountTokenRequest{Namespace: "default", ServiceAccount: sa, Audiences: aud, Expiration: "24h"})
-	req, err := http.NewRequest(http.MethodPost, p.adminURL("/api/tokens/serviceaccount"), strings.NewReader(string(body)))
+	req := api.ServiceAccountTokenRequest{Namespace: "default", ServiceAccount: sa, Audiences: aud, Expiration: "24h"}
+	tok, err := p.admin.ServiceAccountToken(context.Background(), req)
 	if err != nil {
 		return "", err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	return field(http.DefaultClient, req, "token")
+	if tok.Token == "" {
+		return "", fmt.Errorf("no token in the answer for %s", sa)
+	}
+	return tok.Token, nil
 }
 
 func entraFederated(c *http.Client, id ids, sa string) (string, error) {

@@ -1,20 +1,17 @@
 package scenariotarget
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/azsim/azsim/api"
+	"github.com/azsim/azsim/client"
 	"github.com/azsim/azsim/internal/clients/flow"
 	"github.com/azsim/azsim/internal/platform/state"
 	"github.com/azsim/azsim/kindenv/internal/docker"
@@ -23,64 +20,30 @@ import (
 	"github.com/azsim/azsim/world"
 )
 
-// adminClient speaks to the simulator container's admin API.
-type adminClient struct {
-	base, token string
-	hc          *http.Client
-}
+// adminTimeout bounds each call of the simulator container's admin API.
+const adminTimeout = time.Minute
 
-func (a *adminClient) do(ctx context.Context, method, path string, in, out any) error {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, a.base+path, body)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+a.token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := a.hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("admin API %s %s: %w", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("admin API %s %s: %s: %s", method, path, resp.Status, bytes.TrimSpace(b))
-	}
-	if out != nil {
-		return json.Unmarshal(b, out)
-	}
-	return nil
-}
-
-func (a *adminClient) trace(ctx context.Context, since uint64) ([]api.Decision, error) {
-	var ds []api.Decision
-	err := a.do(ctx, http.MethodGet, "/api/trace?since="+strconv.FormatUint(since, 10), nil, &ds)
-	return ds, err
+// newAdmin is a client of the simulator container's admin API at addr.
+func newAdmin(addr, token string) *client.Client {
+	return client.New(addr, client.WithToken(token), client.WithTimeout(adminTimeout))
 }
 
 // index is the simulator's current world, compiled at its clock.
 func (t *Target) index(ctx context.Context) (*world.Index, time.Time, error) {
 	var raw json.RawMessage
-	if err := t.admin.do(ctx, http.MethodGet, "/api/world", nil, &raw); err != nil {
+	if err := t.admin.World(ctx, &raw); err != nil {
 		return nil, time.Time{}, err
 	}
 	w, err := world.Parse(raw)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	var c struct{ Now time.Time }
-	if err := t.admin.do(ctx, http.MethodGet, "/api/clock", nil, &c); err != nil {
+	now, err := t.admin.Clock(ctx)
+	if err != nil {
 		return nil, time.Time{}, err
 	}
-	ix, err := world.Compile(w, c.Now)
-	return ix, c.Now, err
+	ix, err := world.Compile(w, now)
+	return ix, now, err
 }
 
 // update edits the simulator's world with f: GET, then PUT. A PUT is a
@@ -97,12 +60,12 @@ func (t *Target) update(ctx context.Context, f func(*world.World) error) error {
 	if err := f(w); err != nil {
 		return err
 	}
-	return t.admin.do(ctx, http.MethodPut, "/api/world", w, nil)
+	return t.admin.PutWorld(ctx, w, nil)
 }
 
 // Explain implements scenarios.Target.
 func (t *Target) Explain(ctx context.Context, mark uint64) (*api.Decision, error) {
-	ds, err := t.admin.trace(ctx, mark)
+	ds, err := t.admin.Trace(ctx, mark)
 	return scenarios.LastRefused(ds), err
 }
 
@@ -111,18 +74,15 @@ func (t *Target) Explain(ctx context.Context, mark uint64) (*api.Decision, error
 func (t *Target) control(ctx context.Context, st *scenarios.Step) (flow.Hop, *api.Decision, error) {
 	switch {
 	case st.AdvanceClock != "":
-		var c struct{ Now string }
-		err := t.admin.do(ctx, http.MethodPost, "/api/clock", map[string]string{"advance": st.AdvanceClock}, &c)
-		return flow.Hop{Name: "clock", OK: true, Detail: "advanced " + st.AdvanceClock + " to " + c.Now}, nil, err
+		return t.advanceClock(ctx, st.AdvanceClock)
 	case st.AssignRole != nil:
 		// POST appends through the store's update, which keeps the
 		// propagation deadlines of the assignments already there.
 		ra := *st.AssignRole
-		err := t.admin.do(ctx, http.MethodPost, "/api/world/roleAssignments", ra, nil)
+		err := t.admin.AddObject(ctx, "roleAssignments", ra, nil)
 		return flow.Hop{Name: "assign-role", OK: true, Detail: fmt.Sprintf("%s → %s at %s", ra.Role, ra.Principal, ra.Scope)}, nil, err
 	case st.Fault != nil:
-		var rule struct{ ID string }
-		err := t.admin.do(ctx, http.MethodPost, "/api/faults", st.Fault, &rule)
+		rule, err := t.admin.AddFault(ctx, *st.Fault)
 		return flow.Hop{Name: "fault", OK: true, Detail: "installed " + rule.ID}, nil, err
 	case st.RotateKeys != nil:
 		return t.rotateKeys(ctx, st.RotateKeys)
@@ -141,6 +101,17 @@ func (t *Target) control(ctx context.Context, st *scenarios.Step) (flow.Hop, *ap
 		return plan.Hop, nil, t.update(ctx, plan.Update)
 	}
 	return flow.Hop{}, nil, fmt.Errorf("step %q: no action the kind target knows", st.Action())
+}
+
+// advanceClock moves the simulator's clock by d, a Go duration.
+func (t *Target) advanceClock(ctx context.Context, d string) (flow.Hop, *api.Decision, error) {
+	by, err := time.ParseDuration(d)
+	if err != nil {
+		return flow.Hop{}, nil, fmt.Errorf("advanceClock %q: %w", d, err)
+	}
+	now, err := t.admin.AdvanceClock(ctx, by)
+	hop := flow.Hop{Name: "clock", OK: true, Detail: "advanced " + d + " to " + now.Format(time.RFC3339Nano)}
+	return hop, nil, err
 }
 
 // ringBackup is a cluster's issuer key ring before a scenario rotated it.
@@ -173,9 +144,8 @@ func (t *Target) rotateKeys(ctx context.Context, r *scenarios.RotateStep) (flow.
 		}
 		t.rings[c.Name] = ringBackup{path: p, data: b}
 	}
-	var out struct{ Kids []string }
-	err = t.admin.do(ctx, http.MethodPost, "/api/clusters/"+c.Name+"/rotate-keys?dropOld="+strconv.FormatBool(r.DropOld), nil, &out)
-	return flow.Hop{Name: "rotate-keys", OK: true, Detail: fmt.Sprintf("rotated %s (published kids %v)", c.Name, out.Kids)}, nil, err
+	out, err := t.admin.RotateKeys(ctx, c.Name, r.DropOld)
+	return flow.Hop{Name: "rotate-keys", OK: true, Detail: fmt.Sprintf("rotated %s (published kids %v)", c.Name, out.KIDs)}, nil, err
 }
 
 // restoreRings puts the backed-up key rings back and restarts the
@@ -216,6 +186,6 @@ func (t *Target) republish(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("simulator container after restart: %w", err)
 	}
-	t.ep, t.admin.base = ep, "http://"+ep.Admin
+	t.ep, t.admin = ep, newAdmin(ep.Admin, t.token)
 	return nil
 }

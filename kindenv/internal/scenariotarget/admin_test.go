@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,7 +30,7 @@ func adminTarget(t *testing.T) (*Target, *sim.Sim, *world.SimClock) {
 	kw, err := json.Marshal(world.Default())
 	require.NoError(t, err)
 	tg := &Target{env: kindstate.Env{StateDir: dir, WorldCluster: "aks1"}, kindWorld: kw,
-		admin: &adminClient{base: "http://" + s.Endpoints().Admin, token: "tok", hc: &http.Client{Timeout: 10 * time.Second}}}
+		token: "tok", admin: newAdmin(s.Endpoints().Admin, "tok")}
 	return tg, s, clock
 }
 
@@ -43,6 +44,14 @@ func TestControlStepsThroughTheAdminAPI(t *testing.T) {
 	assert.True(t, hop.OK)
 	assert.Nil(t, d)
 	assert.WithinDuration(t, time.Now().Add(2*time.Hour), clock.Now(), time.Minute)
+	at, ok := strings.CutPrefix(hop.Detail, "advanced 2h to ")
+	require.True(t, ok, hop.Detail)
+	moved, err := time.Parse(time.RFC3339Nano, at)
+	require.NoError(t, err)
+	assert.WithinDuration(t, clock.Now(), moved, time.Minute)
+
+	_, _, err = tg.control(ctx, &scenarios.Step{AdvanceClock: "2 days"})
+	assert.ErrorContains(t, err, `advanceClock "2 days"`)
 
 	_, _, err = tg.control(ctx, &scenarios.Step{Fault: &api.FaultRule{Service: "imds", Status: 410, Count: 1}})
 	require.NoError(t, err)
@@ -106,7 +115,7 @@ func TestRotateKeysBacksUpTheRing(t *testing.T) {
 func TestAdminClientErrors(t *testing.T) {
 	t.Parallel()
 	tg, _, _ := adminTarget(t)
-	tg.admin.token = "wrong"
+	tg.admin = newAdmin(tg.admin.Addr(), "wrong")
 	_, err := tg.Mark(context.Background())
 	assert.ErrorContains(t, err, "401 Unauthorized")
 	assert.ErrorContains(t, err, "admin token required")

@@ -128,7 +128,7 @@ func (t *Target) kubeletPull(ctx context.Context, st *scenarios.Step) (scenarios
 	case err != nil && !strings.Contains(err.Error(), "timed out"):
 		return scenarios.Outcome{}, err
 	}
-	ds, err := t.admin.trace(ctx, mark)
+	ds, err := t.admin.Trace(ctx, mark)
 	if err != nil {
 		return scenarios.Outcome{}, err
 	}

@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -39,7 +38,8 @@ type Target struct {
 	env     kindstate.Env
 	ep      api.Endpoints
 	cluster *kindcluster.Cluster
-	admin   *adminClient
+	admin   *client.Client
+	token   string // the admin API's
 	// kindWorld is the world `kind up` started the simulator with; pools
 	// lists the node pools it has an IMDS listener for.
 	kindWorld []byte
@@ -77,7 +77,8 @@ func Open(stateDir string, log io.Writer) (*Target, error) {
 	if err != nil {
 		return nil, fmt.Errorf("admin token: %w", err)
 	}
-	t.admin = &adminClient{base: "http://" + t.ep.Admin, token: strings.TrimSpace(string(token)), hc: &http.Client{Timeout: time.Minute}}
+	t.token = strings.TrimSpace(string(token))
+	t.admin = newAdmin(t.ep.Admin, t.token)
 	if t.kindWorld, err = os.ReadFile(filepath.Join(stateDir, kindstate.WorldFile)); err != nil {
 		return nil, fmt.Errorf("the kind world: %w", err)
 	}
@@ -132,13 +133,13 @@ func (t *Target) Begin(ctx context.Context, sc *scenarios.Scenario, w *world.Wor
 // no faults.
 func (t *Target) reset(ctx context.Context, w []byte) error {
 	// The clock first: propagation delays count from the world's load.
-	if err := t.admin.do(ctx, http.MethodPost, "/api/clock", map[string]string{"set": time.Now().UTC().Format(time.RFC3339)}, nil); err != nil {
+	if _, err := t.admin.SetClock(ctx, time.Now().UTC().Truncate(time.Second)); err != nil {
 		return fmt.Errorf("resetting the clock: %w", err)
 	}
-	if err := t.admin.do(ctx, http.MethodPut, "/api/world", json.RawMessage(w), nil); err != nil {
+	if err := t.admin.PutWorld(ctx, json.RawMessage(w), nil); err != nil {
 		return fmt.Errorf("loading the world: %w", err)
 	}
-	return t.admin.do(ctx, http.MethodDelete, "/api/faults", nil, nil)
+	return t.admin.ClearFaults(ctx)
 }
 
 // mapIssuer returns w as JSON with the issuer URL the scenario gives the
@@ -267,7 +268,7 @@ func (t *Target) Close(ctx context.Context) error { return t.reset(ctx, t.kindWo
 
 // Mark implements scenarios.Target.
 func (t *Target) Mark(ctx context.Context) (uint64, error) {
-	ds, err := t.admin.trace(ctx, 0)
+	ds, err := t.admin.Trace(ctx, 0)
 	if err != nil || len(ds) == 0 {
 		return 0, err
 	}

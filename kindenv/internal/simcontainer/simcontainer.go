@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/azsim/azsim/api"
+	"github.com/azsim/azsim/client"
 	"github.com/azsim/azsim/internal/platform/ociimage"
 	"github.com/azsim/azsim/internal/platform/state"
 	"github.com/azsim/azsim/kindenv/internal/docker"
@@ -59,13 +59,13 @@ func Endpoints(ctx context.Context, ctr string, ix *world.Index, stateDir string
 	if ep.Admin, err = publishedPort(ctx, ctr, kindstate.SimAdminPort); err != nil {
 		return ep, "", err
 	}
+	// /healthz needs no token; only ctx bounds a call.
+	ac := client.New(ep.Admin, client.WithTimeout(0))
 	if err := docker.Poll(ctx, time.Minute, func() (bool, string) {
-		resp, err := http.Get("http://" + ep.Admin + "/healthz")
-		if err != nil {
+		if err := ac.Healthz(ctx); err != nil {
 			return false, err.Error()
 		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, resp.Status
+		return true, ""
 	}); err != nil {
 		logs, _ := docker.Run(ctx, "logs", "--tail", "30", ctr)
 		return ep, "", fmt.Errorf("simulator container %s is not healthy: %v\n%s", ctr, err, logs)
