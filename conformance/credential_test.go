@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/azsim/azsim/conformance"
+	"github.com/azsim/azsim/conformance/conformancetest"
 	"github.com/azsim/azsim/sim/simtest"
 )
 
@@ -26,7 +27,7 @@ func clientOptions(env conformance.Env) azcore.ClientOptions {
 func TestTokenCredentialClientAssertion(t *testing.T) {
 	t.Parallel()
 	s := simtest.Start(t, nil)
-	conformance.TestTokenCredential(t, simTarget(t, s, true), func(env conformance.Env) (azcore.TokenCredential, error) {
+	conformancetest.TestTokenCredential(t, simTarget(t, s, true), func(env conformance.Env) (azcore.TokenCredential, error) {
 		return azidentity.NewClientAssertionCredential(env.TenantID, env.ClientID, env.Assertion,
 			&azidentity.ClientAssertionCredentialOptions{ClientOptions: clientOptions(env)})
 	})
@@ -37,7 +38,7 @@ func TestTokenCredentialClientAssertion(t *testing.T) {
 func TestTokenCredentialWorkloadIdentity(t *testing.T) {
 	t.Parallel()
 	s := simtest.Start(t, nil)
-	conformance.TestTokenCredential(t, simTarget(t, s, true), func(env conformance.Env) (azcore.TokenCredential, error) {
+	conformancetest.TestTokenCredential(t, simTarget(t, s, true), func(env conformance.Env) (azcore.TokenCredential, error) {
 		return azidentity.NewWorkloadIdentityCredential(&azidentity.WorkloadIdentityCredentialOptions{
 			ClientOptions: clientOptions(env), TenantID: env.TenantID, ClientID: env.ClientID, TokenFilePath: env.TokenFile})
 	})
