@@ -148,7 +148,7 @@ func registryBenchmarks(c config) ([]Result, error) {
 		return nil, err
 	}
 	defer stop()
-	tlsCfg := &tls.Config{RootCAs: s.CA.Pool(), MinVersion: tls.VersionTLS12}
+	tlsCfg := &tls.Config{RootCAs: s.CAPool(), MinVersion: tls.VersionTLS12}
 	acrTr := dialTo(s.HTTPSAddr(), tlsCfg)
 	acr := &target{name: "fakeacr (memory)", ref: "azsimacr.azurecr.io/bench/big:v1", tr: acrTr, auth: admin}
 	if err := push(acr.ref, img, acrTr, admin); err != nil {
@@ -179,7 +179,7 @@ func registryBenchmarks(c config) ([]Result, error) {
 		return nil, err
 	}
 	defer stopDisk()
-	diskTr := dialTo(sd.HTTPSAddr(), &tls.Config{RootCAs: sd.CA.Pool(), MinVersion: tls.VersionTLS12})
+	diskTr := dialTo(sd.HTTPSAddr(), &tls.Config{RootCAs: sd.CAPool(), MinVersion: tls.VersionTLS12})
 	disk := &target{name: "fakeacr (disk)", ref: "azsimacr.azurecr.io/bench/big:v1", tr: diskTr, auth: admin}
 	t0 := time.Now()
 	if err := push(disk.ref, img, diskTr, admin); err != nil {
@@ -225,7 +225,7 @@ func push(ref string, img v1.Image, tr http.RoundTripper, auth authn.Authenticat
 // serveBare serves registry.New() on loopback with a certificate from the
 // simulator's CA and the simulator's server settings.
 func serveBare(s *sim.Sim) (string, func(), error) {
-	cert, err := s.CA.Issue([]string{"bare.azurecr.io"}, nil, time.Now())
+	cert, err := s.IssueCertificate([]string{"bare.azurecr.io"}, nil)
 	if err != nil {
 		return "", nil, err
 	}

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/azsim/azsim/api"
+	"github.com/azsim/azsim/internal/platform/state"
 	"github.com/azsim/azsim/sim"
 	"github.com/azsim/azsim/world"
 )
@@ -54,6 +55,16 @@ func startSim(w *world.World, opts ...sim.Option) (*sim.Sim, func(), error) {
 	return s, func() { cancel(); s.Close(); os.RemoveAll(dir) }, nil
 }
 
+// signingKeys reads the private keys of ring from the simulator's state
+// directory, the active one last.
+func signingKeys(s *sim.Sim, ring string) ([]*rsa.PrivateKey, error) {
+	dir, err := state.Open(s.StateDir())
+	if err != nil {
+		return nil, err
+	}
+	return dir.Ring(ring)
+}
+
 // clientTransport is an HTTP/1.1 keep-alive transport (the shape of most
 // credential clients) that sends every Azure host name to the simulator's
 // HTTPS listener and 169.254.169.254 to the first node pool's IMDS.
@@ -67,7 +78,7 @@ func clientTransport(s *sim.Sim, conns int) *http.Transport {
 			}
 			return d.DialContext(ctx, network, s.HTTPSAddr())
 		},
-		TLSClientConfig:     &tls.Config{RootCAs: s.CA.Pool(), MinVersion: tls.VersionTLS12},
+		TLSClientConfig:     &tls.Config{RootCAs: s.CAPool(), MinVersion: tls.VersionTLS12},
 		MaxIdleConns:        4 * conns,
 		MaxIdleConnsPerHost: 2 * conns,
 		IdleConnTimeout:     time.Minute,
@@ -287,7 +298,7 @@ func tokenBenchmarks(c config) ([]Result, error) {
 		return nil, err
 	}
 	defer stop()
-	ix := s.Store.Snapshot()
+	ix := s.World().Snapshot()
 	app, ok := ix.PrincipalByName("app-puller")
 	kubelet, ok2 := ix.PrincipalByName("aks1-agentpool")
 	reg, ok3 := ix.Registry("azsimacr")
@@ -335,7 +346,7 @@ func tokenBenchmarks(c config) ([]Result, error) {
 			return nil, fmt.Errorf("warm-up: %s", r.firstErr)
 		}
 	}
-	entraKeys, err := s.State.Ring("entra")
+	entraKeys, err := signingKeys(s, "entra")
 	if err != nil {
 		return nil, err
 	}

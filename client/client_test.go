@@ -16,6 +16,7 @@ import (
 	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/client"
 	"github.com/azsim/azsim/sim"
+	"github.com/azsim/azsim/sim/simtest"
 	"github.com/azsim/azsim/world"
 )
 
@@ -40,7 +41,7 @@ func TestRefusalCarriesProblems(t *testing.T) {
 func TestAdminToken(t *testing.T) {
 	t.Parallel()
 	const token = "sekret-token"
-	s := sim.Start(t, nil, sim.WithAdminToken(token))
+	s := simtest.Start(t, nil, sim.WithAdminToken(token))
 	ctx := testContext(t)
 	for _, tc := range []struct {
 		name string

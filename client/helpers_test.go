@@ -11,12 +11,13 @@ import (
 
 	"github.com/azsim/azsim/client"
 	"github.com/azsim/azsim/sim"
+	"github.com/azsim/azsim/sim/simtest"
 )
 
 // start runs a simulator and returns it with a client of its admin API.
 func start(t *testing.T, opts ...sim.Option) (*sim.Sim, *client.Client) {
 	t.Helper()
-	s := sim.Start(t, nil, opts...)
+	s := simtest.Start(t, nil, opts...)
 	return s, client.New(s.AdminAddr())
 }
 

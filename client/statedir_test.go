@@ -11,6 +11,7 @@ import (
 	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/client"
 	"github.com/azsim/azsim/sim"
+	"github.com/azsim/azsim/sim/simtest"
 )
 
 // startInDir runs a simulator with a token whose endpoints.json is in the
@@ -18,7 +19,7 @@ import (
 func startInDir(t *testing.T, token string) (*sim.Sim, string) {
 	t.Helper()
 	dir := t.TempDir()
-	s := sim.Start(t, nil, sim.WithStateDir(dir), sim.WithAdminToken(token))
+	s := simtest.Start(t, nil, sim.WithStateDir(dir), sim.WithAdminToken(token))
 	require.NoError(t, s.WriteEndpoints())
 	return s, dir
 }

@@ -25,7 +25,7 @@ func TestServiceAccountToken(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 2, strings.Count(tok.Token, "."), "a JWT")
 	assert.Equal(t, "2030-01-01T02:00:00Z", tok.ExpiresOn)
-	aks1, _ := s.Store.Snapshot().Cluster("aks1")
+	aks1, _ := s.World().Snapshot().Cluster("aks1")
 	assert.Equal(t, aks1.IssuerURL, tok.Issuer)
 
 	for _, tc := range []struct {

@@ -30,13 +30,13 @@ func TestWorld(t *testing.T) {
 	ctx := testContext(t)
 	var w world.World
 	require.NoError(t, c.World(ctx, &w))
-	assert.Equal(t, s.Store.Snapshot().Tenants[0].ID, w.Tenants[0].ID, "derived IDs are shown")
+	assert.Equal(t, s.World().Snapshot().Tenants[0].ID, w.Tenants[0].ID, "derived IDs are shown")
 
 	w.Identities = append(w.Identities, world.Identity{Name: "late", ResourceGroup: w.ResourceGroups[0].Name})
 	var got map[string]any
 	require.NoError(t, c.PutWorld(ctx, &w, &got))
 	assert.Len(t, got["identities"], len(w.Identities))
-	_, ok := s.Store.Snapshot().PrincipalByName("late")
+	_, ok := s.World().Snapshot().PrincipalByName("late")
 	assert.True(t, ok, "the world was replaced")
 
 	var raw json.RawMessage
@@ -56,7 +56,7 @@ func TestObjects(t *testing.T) {
 	ra := world.RoleAssignment{Principal: "aks1", Role: "AcrPush", Scope: "registry/azsimacr"}
 	require.NoError(t, c.AddObject(ctx, "roleAssignments", ra, &after))
 	assert.Len(t, after, len(before)+1)
-	assert.Len(t, s.Store.Snapshot().Assignments, len(before)+1)
+	assert.Len(t, s.World().Snapshot().Assignments, len(before)+1)
 
 	require.NoError(t, c.AddObject(ctx, "identities", map[string]string{"name": "late id", "resourceGroup": "rg-azsim"}, nil))
 	var ids []world.Identity
@@ -65,7 +65,7 @@ func TestObjects(t *testing.T) {
 		assert.NotEqual(t, "late id", id.Name)
 	}
 	require.NoError(t, c.DeleteObject(ctx, "roleAssignments", "0", nil))
-	assert.Len(t, s.Store.Snapshot().Assignments, len(before))
+	assert.Len(t, s.World().Snapshot().Assignments, len(before))
 
 	for _, tc := range []struct {
 		name   string

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"testing"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -41,36 +40,9 @@ type Env struct {
 // CredentialFactory builds the credential under test.
 type CredentialFactory func(env Env) (azcore.TokenCredential, error)
 
-// TestTokenCredential checks the credential that factory builds against an
-// azsim target with an admin API and a federated identity (see
-// TargetFromEndpoints): a baseline token for ACR with the right claims,
-// errors that carry the AADSTS code of a mismatched assertion or an unknown
-// client, and a fresh, valid token after the simulated clock passes the
-// first token's expiry. Each case is a subtest of t.
-func TestTokenCredential(t *testing.T, target *Target, factory CredentialFactory) {
-	t.Helper()
-	suite, err := TokenCredentialSuite(target, factory, t.TempDir())
-	if err != nil {
-		t.Fatalf("conformance: %v", err)
-	}
-	rep := Run(context.Background(), suite, Options{})
-	for _, r := range rep.Cases() {
-		t.Run(strings.TrimPrefix(r.ID, suite.Name+"/"), func(t *testing.T) {
-			for _, l := range r.Log {
-				t.Log(l)
-			}
-			switch r.Status {
-			case Fail, Error:
-				t.Errorf("%s: %s", r.Status, r.Message)
-			case Skip, Disabled, Unknown:
-				t.Skipf("%s: %s", r.Status, r.Message)
-			}
-		})
-	}
-}
-
 // TokenCredentialSuite is the token-credential driver of the clients
-// suite; dir receives the token files.
+// suite; dir receives the token files. conformancetest.TestTokenCredential
+// runs it as Go subtests.
 func TokenCredentialSuite(target *Target, factory CredentialFactory, dir string) (*Suite, error) {
 	if err := target.Validate(); err != nil {
 		return nil, err

@@ -13,7 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/azsim/azsim/conformance"
-	"github.com/azsim/azsim/sim"
+	"github.com/azsim/azsim/conformance/conformancetest"
+	"github.com/azsim/azsim/sim/simtest"
 )
 
 func clientOptions(env conformance.Env) azcore.ClientOptions {
@@ -25,8 +26,8 @@ func clientOptions(env conformance.Env) azcore.ClientOptions {
 // azidentity's ClientAssertionCredential.
 func TestTokenCredentialClientAssertion(t *testing.T) {
 	t.Parallel()
-	s := sim.Start(t, nil)
-	conformance.TestTokenCredential(t, simTarget(t, s, true), func(env conformance.Env) (azcore.TokenCredential, error) {
+	s := simtest.Start(t, nil)
+	conformancetest.TestTokenCredential(t, simTarget(t, s, true), func(env conformance.Env) (azcore.TokenCredential, error) {
 		return azidentity.NewClientAssertionCredential(env.TenantID, env.ClientID, env.Assertion,
 			&azidentity.ClientAssertionCredentialOptions{ClientOptions: clientOptions(env)})
 	})
@@ -36,8 +37,8 @@ func TestTokenCredentialClientAssertion(t *testing.T) {
 // reading the token file.
 func TestTokenCredentialWorkloadIdentity(t *testing.T) {
 	t.Parallel()
-	s := sim.Start(t, nil)
-	conformance.TestTokenCredential(t, simTarget(t, s, true), func(env conformance.Env) (azcore.TokenCredential, error) {
+	s := simtest.Start(t, nil)
+	conformancetest.TestTokenCredential(t, simTarget(t, s, true), func(env conformance.Env) (azcore.TokenCredential, error) {
 		return azidentity.NewWorkloadIdentityCredential(&azidentity.WorkloadIdentityCredentialOptions{
 			ClientOptions: clientOptions(env), TenantID: env.TenantID, ClientID: env.ClientID, TokenFilePath: env.TokenFile})
 	})
@@ -53,7 +54,7 @@ func (staticCredential) GetToken(context.Context, policy.TokenRequestOptions) (a
 
 func TestTokenCredentialCatchesABrokenCredential(t *testing.T) {
 	t.Parallel()
-	s := sim.Start(t, nil)
+	s := simtest.Start(t, nil)
 	suite, err := conformance.TokenCredentialSuite(simTarget(t, s, true), func(conformance.Env) (azcore.TokenCredential, error) {
 		return staticCredential{}, nil
 	}, t.TempDir())

@@ -23,8 +23,9 @@
 //     world changes (minting service-account tokens, moving the clock,
 //     installing fixture identities) go through azsim's admin API and are
 //     Disabled for targets without one (real Azure, another emulator).
-//   - token-credential (TestTokenCredential): a Go API that checks any
-//     azcore.TokenCredential against an azsim instance.
+//   - token-credential (TokenCredentialSuite; conformancetest.TestTokenCredential
+//     runs it as Go subtests): checks any azcore.TokenCredential against an
+//     azsim instance.
 //
 // The clients suite (kubelet credential providers and exec plugins run
 // inside `azsim exec`; AcrPullBinding controllers in a cluster wired by

@@ -12,13 +12,13 @@ import (
 	"regexp"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/azsim/azsim/conformance"
 	"github.com/azsim/azsim/sim"
+	"github.com/azsim/azsim/sim/simtest"
 )
 
 // mutation is a deliberately broken fake: a reverse proxy in front of the
@@ -33,7 +33,7 @@ type mutation struct {
 func front(t *testing.T, s *sim.Sim, m mutation) string {
 	t.Helper()
 	names := append([]string{"login.microsoftonline.com", "*.azurecr.io", "*.oic.prod-aks.azure.com"}, s.Endpoints().Hosts...)
-	cert, err := s.CA.Issue(names, []net.IP{net.IPv4(127, 0, 0, 1)}, time.Now())
+	cert, err := s.IssueCertificate(names, []net.IP{net.IPv4(127, 0, 0, 1)})
 	require.NoError(t, err)
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
@@ -77,7 +77,7 @@ func frontIMDS(t *testing.T, tgt *conformance.Target, m mutation) {
 // IMDS (imds) behind mutations and checks that exactly wantFail fail.
 func broken(t *testing.T, https, imds mutation, wantFail ...string) *conformance.Report {
 	t.Helper()
-	s := sim.Start(t, nil)
+	s := simtest.Start(t, nil)
 	tgt := simTarget(t, s, true)
 	addr := front(t, s, https)
 	for h := range tgt.Resolve {

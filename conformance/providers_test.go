@@ -7,21 +7,21 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/azsim/azsim/conformance"
-	"github.com/azsim/azsim/sim"
+	"github.com/azsim/azsim/sim/simtest"
 )
 
 // TestProvidersWithAdmin: azsim with its admin API passes every case; none
 // is Disabled.
 func TestProvidersWithAdmin(t *testing.T) {
 	t.Parallel()
-	s := sim.Start(t, nil)
+	s := simtest.Start(t, nil)
 	rep := runProviders(t, simTarget(t, s, true), "")
 	requireNoFailures(t, rep)
 	assert.Empty(t, rep.WithStatus(conformance.Disabled), "nothing is disabled with the admin API")
 	assert.Empty(t, rep.WithStatus(conformance.Skip))
 	assert.Greater(t, rep.Counts()[conformance.Pass], 50)
 	// The fixture identities are gone again.
-	ix := s.Store.Snapshot()
+	ix := s.World().Snapshot()
 	for _, p := range ix.Principals {
 		assert.NotContains(t, p.Name, "azsim-conformance-")
 	}
@@ -34,7 +34,7 @@ func TestProvidersWithAdmin(t *testing.T) {
 // it are Disabled, and the rest pass.
 func TestProvidersWithoutAdmin(t *testing.T) {
 	t.Parallel()
-	s := sim.Start(t, nil)
+	s := simtest.Start(t, nil)
 	rep := runProviders(t, simTarget(t, s, false), "")
 	requireNoFailures(t, rep)
 	for _, c := range rep.Cases() {

@@ -20,6 +20,7 @@ import (
 	"github.com/azsim/azsim/internal/platform/jwtx"
 	"github.com/azsim/azsim/internal/platform/state"
 	"github.com/azsim/azsim/sim"
+	"github.com/azsim/azsim/sim/simtest"
 	"github.com/azsim/azsim/world"
 )
 
@@ -61,11 +62,11 @@ func TestAADSTSErrors(t *testing.T) {
 	t.Parallel()
 	_, _, certPEM := newCert(t)
 	clock := world.NewSimClock()
-	s := sim.Start(t, testWorld(t, certPEM), sim.WithClock(clock))
+	s := simtest.Start(t, testWorld(t, certPEM), sim.WithClock(clock))
 	tid := tenantID(s)
 	app := principal(t, s, "ci-app")
 	puller := principal(t, s, "app-puller")
-	c, _ := s.Store.Snapshot().Cluster("aks1")
+	c, _ := s.World().Snapshot().Cluster("aks1")
 	good := saToken(t, s, "default", "app-puller")
 	// A token from an issuer nobody serves.
 	rogueKey := roguekey(t)
@@ -147,7 +148,7 @@ func roguekey(t *testing.T) *jwtx.Key {
 func forge(t *testing.T, s *sim.Sim, good string) string {
 	t.Helper()
 	k := roguekey(t)
-	keys, err := s.IssuerKeys.IssuerKeys("aks1")
+	keys, err := sim.IssuerKeysOf(s, "aks1")
 	require.NoError(t, err)
 	k.KID = keys[0].KID
 	tok, err := k.SignBare(claims(t, good))
@@ -165,7 +166,7 @@ func TestAADSTSTimeAndKeys(t *testing.T) {
 	w.Identities = append(w.Identities, world.Identity{Name: "late-id", ResourceGroup: "rg-azsim",
 		FederatedCredentials: []world.FederatedCredential{{Name: "late", Cluster: "aks1", Subject: "system:serviceaccount:default:late",
 			Audiences: []string{"api://AzureADTokenExchange"}, EffectiveAfter: &future}}})
-	s := sim.Start(t, w, sim.WithClock(clock))
+	s := simtest.Start(t, w, sim.WithClock(clock))
 	tid := tenantID(s)
 	puller := principal(t, s, "app-puller")
 
@@ -180,7 +181,7 @@ func TestAADSTSTimeAndKeys(t *testing.T) {
 	assert.Regexp(t, `assertion valid from \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.0000000Z, expiry time of assertion \d{4}-`, string(body))
 
 	old := saToken(t, s, "default", "app-puller")
-	_, err = s.IssuerKeys.Rotate("aks1", true)
+	_, err = s.RotateIssuerKeys("aks1", true)
 	require.NoError(t, err)
 	clock.Advance(10 * time.Minute) // past the JWKS cache lifetime
 	resp, body = postToken(t, s, tid, assertionForm(puller.ClientID, old))
@@ -194,7 +195,7 @@ func TestAADSTSTimeAndKeys(t *testing.T) {
 	// cache lifetime on the new timeline: a rotation right after is seen.
 	clock.Set(clock.Now().Add(-2 * time.Hour))
 	older := saToken(t, s, "default", "app-puller")
-	_, err = s.IssuerKeys.Rotate("aks1", true)
+	_, err = s.RotateIssuerKeys("aks1", true)
 	require.NoError(t, err)
 	resp, body = postToken(t, s, tid, assertionForm(puller.ClientID, older))
 	assertAADError(t, resp, body, 401, "invalid_client", 7000272, "could not be found in the metadata of identity provider")
@@ -217,7 +218,7 @@ func TestAADSTSTimeAndKeys(t *testing.T) {
 func TestV1TokenEndpoint(t *testing.T) {
 	t.Parallel()
 	_, _, certPEM := newCert(t)
-	s := sim.Start(t, testWorld(t, certPEM))
+	s := simtest.Start(t, testWorld(t, certPEM))
 	app := principal(t, s, "ci-app")
 	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {app.ClientID}, "client_secret": {"s3cr3t-value"},
 		"resource": {"https://management.core.windows.net/"}}

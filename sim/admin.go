@@ -41,7 +41,7 @@ func (s *Sim) adminRoutes() http.Handler {
 	r.Get(api.PathHealthz, func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
 	r.Group(func(r chi.Router) {
 		r.Use(s.requireToken)
-		r.Get(api.PathWorld, func(w http.ResponseWriter, _ *http.Request) { adminJSON(w, http.StatusOK, s.Store.Snapshot().World) })
+		r.Get(api.PathWorld, func(w http.ResponseWriter, _ *http.Request) { adminJSON(w, http.StatusOK, s.store.Snapshot().World) })
 		r.Put(api.PathWorld, s.putWorld)
 		r.Get(api.PathClock, s.getClock)
 		r.Post(api.PathClock, s.postClock)
@@ -49,7 +49,7 @@ func (s *Sim) adminRoutes() http.Handler {
 		r.Post(api.PathClusters+"/{cluster}"+api.RotateKeysSuffix, s.rotateKeys)
 		r.Post(api.PathServiceAccount, s.postServiceAccountToken)
 		r.Get(api.PathTrace, s.getTrace)
-		r.Get(api.PathFaults, func(w http.ResponseWriter, _ *http.Request) { adminJSON(w, http.StatusOK, s.Faults.List()) })
+		r.Get(api.PathFaults, func(w http.ResponseWriter, _ *http.Request) { adminJSON(w, http.StatusOK, s.Faults()) })
 		r.Post(api.PathFaults, s.postFault)
 		r.Delete(api.PathFaults, s.deleteFaults)
 		r.Delete(api.PathFaults+"/{id}", s.deleteFaults)
@@ -82,13 +82,13 @@ func (s *Sim) putWorld(w http.ResponseWriter, r *http.Request) {
 	}
 	wd, err := world.Parse(body)
 	if err == nil {
-		_, err = s.Store.Replace(wd)
+		_, err = s.store.Replace(wd)
 	}
 	if err != nil {
 		adminError(w, http.StatusBadRequest, err)
 		return
 	}
-	adminJSON(w, http.StatusOK, s.Store.Snapshot().World)
+	adminJSON(w, http.StatusOK, s.store.Snapshot().World)
 }
 
 func (s *Sim) getClock(w http.ResponseWriter, _ *http.Request) {
@@ -131,19 +131,15 @@ func (s *Sim) postClock(w http.ResponseWriter, r *http.Request) {
 
 func (s *Sim) rotateKeys(w http.ResponseWriter, r *http.Request) {
 	name := chi.URLParam(r, "cluster")
-	c, ok := s.Store.Snapshot().Cluster(name)
+	c, ok := s.store.Snapshot().Cluster(name)
 	if !ok {
 		adminError(w, http.StatusNotFound, fmt.Errorf("unknown cluster %q", name))
 		return
 	}
-	keys, err := s.IssuerKeys.Rotate(c.Name, r.URL.Query().Get("dropOld") == "true")
+	kids, err := s.RotateIssuerKeys(c.Name, r.URL.Query().Get("dropOld") == "true")
 	if err != nil {
 		adminError(w, http.StatusInternalServerError, err)
 		return
-	}
-	kids := []string{}
-	for _, k := range keys {
-		kids = append(kids, k.KID)
 	}
 	adminJSON(w, http.StatusOK, api.RotatedKeys{Cluster: c.Name, KIDs: kids})
 }

@@ -30,7 +30,7 @@ func collection(w *world.World, name string) (reflect.Value, bool) {
 
 // getObjects serves GET /api/{collection}: the compiled objects.
 func (s *Sim) getObjects(w http.ResponseWriter, r *http.Request) {
-	list, ok := collection(s.Store.Snapshot().World, chi.URLParam(r, "collection"))
+	list, ok := collection(s.store.Snapshot().World, chi.URLParam(r, "collection"))
 	if !ok {
 		adminError(w, http.StatusNotFound, fmt.Errorf("no collection %q in the world", chi.URLParam(r, "collection")))
 		return
@@ -47,7 +47,7 @@ func (s *Sim) postObject(w http.ResponseWriter, r *http.Request) {
 		adminError(w, http.StatusBadRequest, err)
 		return
 	}
-	_, err = s.Store.Update(func(wd *world.World) error {
+	_, err = s.store.Update(func(wd *world.World) error {
 		list, ok := collection(wd, name)
 		if !ok {
 			return fmt.Errorf("no collection %q in the world", name)
@@ -72,7 +72,7 @@ func (s *Sim) postObject(w http.ResponseWriter, r *http.Request) {
 // for collections without names (roleAssignments).
 func (s *Sim) deleteObject(w http.ResponseWriter, r *http.Request) {
 	name, key := chi.URLParam(r, "collection"), chi.URLParam(r, "key")
-	_, err := s.Store.Update(func(wd *world.World) error {
+	_, err := s.store.Update(func(wd *world.World) error {
 		list, ok := collection(wd, name)
 		if !ok {
 			return fmt.Errorf("no collection %q in the world", name)

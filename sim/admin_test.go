@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/azsim/azsim/sim"
+	"github.com/azsim/azsim/sim/simtest"
 	"github.com/azsim/azsim/world"
 )
 
@@ -38,7 +39,7 @@ func admin(t *testing.T, s *sim.Sim, method, path, body, token string) (int, map
 func TestAdminAPI(t *testing.T) {
 	t.Parallel()
 	clock := world.NewFixedClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
-	s := sim.Start(t, nil, sim.WithClock(clock))
+	s := simtest.Start(t, nil, sim.WithClock(clock))
 
 	code, _ := admin(t, s, http.MethodGet, "/healthz", "", "")
 	assert.Equal(t, http.StatusOK, code)
@@ -46,7 +47,7 @@ func TestAdminAPI(t *testing.T) {
 	require.Equal(t, http.StatusOK, code)
 	assert.Equal(t, "azsim.dev/v1alpha1", w["apiVersion"])
 	tenants := w["tenants"].([]any)
-	assert.Equal(t, s.Store.Snapshot().Tenants[0].ID, tenants[0].(map[string]any)["id"], "derived IDs are shown")
+	assert.Equal(t, s.World().Snapshot().Tenants[0].ID, tenants[0].(map[string]any)["id"], "derived IDs are shown")
 
 	code, c := admin(t, s, http.MethodPost, "/api/clock", `{"advance":"3h"}`, "")
 	require.Equal(t, http.StatusOK, code)
@@ -74,7 +75,7 @@ func TestAdminAPI(t *testing.T) {
 	assert.Contains(t, e["error"], "tenants: at least one tenant is required")
 	code, _ = admin(t, s, http.MethodPut, "/api/world", "{{{", "")
 	assert.Equal(t, http.StatusBadRequest, code)
-	assert.Len(t, s.Store.Snapshot().Registries, 1, "a rejected world leaves the old one in place")
+	assert.Len(t, s.World().Snapshot().Registries, 1, "a rejected world leaves the old one in place")
 
 	code, e = admin(t, s, http.MethodPost, "/api/clusters/nope/rotate-keys", "", "")
 	assert.Equal(t, http.StatusNotFound, code)
@@ -90,7 +91,7 @@ func TestAdminAPI(t *testing.T) {
 
 func TestAdminTokenRequired(t *testing.T) {
 	t.Parallel()
-	s := sim.Start(t, nil, sim.WithAdminToken("sekret"))
+	s := simtest.Start(t, nil, sim.WithAdminToken("sekret"))
 	code, _ := admin(t, s, http.MethodGet, "/healthz", "", "")
 	assert.Equal(t, http.StatusOK, code, "healthz stays open")
 	code, _ = admin(t, s, http.MethodGet, "/api/world", "", "")
@@ -109,17 +110,17 @@ func TestAdminTokenRequired(t *testing.T) {
 
 func TestAdminPerObjectEndpoints(t *testing.T) {
 	t.Parallel()
-	s := sim.Start(t, nil)
+	s := simtest.Start(t, nil)
 	code, _ := admin(t, s, http.MethodPost, "/api/world/roleAssignments", `{"principal":"aks1","role":"AcrPush","scope":"registry/azsimacr"}`, "")
 	require.Equal(t, http.StatusOK, code)
-	assert.Len(t, s.Store.Snapshot().Assignments, 3)
+	assert.Len(t, s.World().Snapshot().Assignments, 3)
 	code, _ = admin(t, s, http.MethodDelete, "/api/world/roleAssignments/0", "", "")
 	require.Equal(t, http.StatusOK, code)
-	assert.Equal(t, "app-puller", s.Store.Snapshot().Assignments[0].Principal.Name)
+	assert.Equal(t, "app-puller", s.World().Snapshot().Assignments[0].Principal.Name)
 
 	code, _ = admin(t, s, http.MethodPost, "/api/world/identities", `{"name":"late","resourceGroup":"rg-azsim"}`, "")
 	require.Equal(t, http.StatusOK, code)
-	_, ok := s.Store.Snapshot().PrincipalByName("late")
+	_, ok := s.World().Snapshot().PrincipalByName("late")
 	assert.True(t, ok)
 	code, _ = admin(t, s, http.MethodDelete, "/api/world/identities/late", "", "")
 	require.Equal(t, http.StatusOK, code)

@@ -26,13 +26,13 @@ func (s *Sim) MintServiceAccountToken(req api.ServiceAccountTokenRequest) (strin
 		tr.Expiration = d
 	}
 	if tr.Cluster == "" {
-		cs := s.Store.Snapshot().Clusters
+		cs := s.store.Snapshot().Clusters
 		if len(cs) == 0 {
 			return "", time.Time{}, errors.New("the world has no cluster")
 		}
 		tr.Cluster = cs[0].Name
 	}
-	return s.Issuer.MintServiceAccountToken(tr)
+	return s.issuer.MintServiceAccountToken(tr)
 }
 
 func (s *Sim) postServiceAccountToken(w http.ResponseWriter, r *http.Request) {
@@ -49,7 +49,7 @@ func (s *Sim) postServiceAccountToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The issuer is named only when the request names the cluster.
-	c, _ := s.Store.Snapshot().Cluster(req.Cluster)
+	c, _ := s.store.Snapshot().Cluster(req.Cluster)
 	iss := ""
 	if c != nil {
 		iss = c.IssuerURL

@@ -26,19 +26,19 @@ func (s *Sim) getTrace(w http.ResponseWriter, r *http.Request) {
 		since = n
 	}
 	if r.URL.Query().Get("follow") == "" {
-		ds := s.Trace.Recent(since)
+		ds := s.trace.Recent(since)
 		if ds == nil {
 			ds = []api.Decision{}
 		}
 		adminJSON(w, http.StatusOK, ds)
 		return
 	}
-	ch, cancel := s.Trace.Subscribe()
+	ch, cancel := s.trace.Subscribe()
 	defer cancel()
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	enc := json.NewEncoder(w)
 	flusher, _ := w.(http.Flusher)
-	for _, d := range s.Trace.Recent(since) {
+	for _, d := range s.trace.Recent(since) {
 		_ = enc.Encode(d)
 	}
 	if flusher != nil {
@@ -70,7 +70,7 @@ func (s *Sim) postFault(w http.ResponseWriter, r *http.Request) {
 		adminError(w, http.StatusBadRequest, fmt.Errorf("fault: %w", err))
 		return
 	}
-	added, err := s.Faults.Add(rule)
+	added, err := s.faults.Add(rule)
 	if err != nil {
 		adminError(w, http.StatusBadRequest, fmt.Errorf("fault: %w", err))
 		return
@@ -80,9 +80,9 @@ func (s *Sim) postFault(w http.ResponseWriter, r *http.Request) {
 
 func (s *Sim) deleteFaults(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
-	if !s.Faults.Delete(id) && id != "" {
+	if !s.faults.Delete(id) && id != "" {
 		adminError(w, http.StatusNotFound, errors.New("no fault "+id))
 		return
 	}
-	adminJSON(w, http.StatusOK, s.Faults.List())
+	adminJSON(w, http.StatusOK, s.faults.List())
 }

@@ -13,13 +13,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/azsim/azsim/sim"
+	"github.com/azsim/azsim/sim/simtest"
 )
 
 // TestAttackACRExchange: hostile Entra access tokens against ACR's
 // /oauth2/exchange.
 func TestAttackACRExchange(t *testing.T) {
 	t.Parallel()
-	s := sim.Start(t, attackWorld())
+	s := simtest.Start(t, attackWorld())
 	k := newAttackKit(t, s)
 	now := k.now.Unix()
 	iss := "https://sts.windows.net/" + k.tenant + "/"
@@ -104,7 +105,7 @@ func acrClaims(k *attackKit, loginServer, kind string) map[string]any {
 // data plane.
 func TestAttackRegistryBearer(t *testing.T) {
 	t.Parallel()
-	s := sim.Start(t, attackWorld())
+	s := simtest.Start(t, attackWorld())
 	k := newAttackKit(t, s)
 	now := k.now.Unix()
 	c := acrClaims(k, k.loginServer, "access_token")
@@ -120,7 +121,7 @@ func TestAttackRegistryBearer(t *testing.T) {
 	require.Equal(t, http.StatusOK, st, "control: %s", body)
 
 	sign := func(claims map[string]any) string { return jws(hdr, mustJSONBytes(claims), rs256(k.acr)) }
-	entraTok, err := s.Entra.IssueManagedIdentityToken(principal(t, s, "aks1-agentpool"), "https://containerregistry.azure.net")
+	entraTok, err := sim.EntraOf(s).IssueManagedIdentityToken(principal(t, s, "aks1-agentpool"), "https://containerregistry.azure.net")
 	require.NoError(t, err)
 	attacks := k.commonAttacks(c, hdr, k.acr)
 	attacks = append(attacks,

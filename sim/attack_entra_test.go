@@ -9,14 +9,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/azsim/azsim/sim"
+	"github.com/azsim/azsim/sim/simtest"
 )
 
 // TestAttackEntraFederatedAssertion: hostile client assertions against
 // Entra's federated credential check.
 func TestAttackEntraFederatedAssertion(t *testing.T) {
 	t.Parallel()
-	s := sim.Start(t, attackWorld())
+	s := simtest.Start(t, attackWorld())
 	k := newAttackKit(t, s)
 	now := k.now.Unix()
 	c := map[string]any{"iss": k.issuerURL, "sub": "system:serviceaccount:default:app-puller",

@@ -21,7 +21,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/azsim/azsim/fakeacr"
 	"github.com/azsim/azsim/sim"
 	"github.com/azsim/azsim/world"
 )
@@ -58,22 +57,22 @@ type attackKit struct {
 func newAttackKit(t *testing.T, s *sim.Sim) *attackKit {
 	t.Helper()
 	last := func(ring string) *rsa.PrivateKey {
-		keys, err := s.State.Ring(ring)
+		keys, err := sim.SigningKeys(s, ring)
 		require.NoError(t, err)
 		return keys[len(keys)-1]
 	}
-	ik, err := s.IssuerKeys.IssuerKeys("aks1")
+	ik, err := sim.IssuerKeysOf(s, "aks1")
 	require.NoError(t, err)
-	ix := s.Store.Snapshot()
+	ix := s.World().Snapshot()
 	c, _ := ix.Cluster("aks1")
 	reg, _ := ix.Registry("azsimacr")
 	rogue, err := rsa.GenerateKey(rand.Reader, 2048)
 	require.NoError(t, err)
-	k := &attackKit{t: t, s: s, now: s.Store.Clock().Now(), entra: last("entra"), acr: last("acr"), rogue: rogue,
-		issuer: ik[len(ik)-1].Private, issuerKID: ik[len(ik)-1].KID, acrID: s.ACR.(*fakeacr.ACR).SigningKey().KID,
+	k := &attackKit{t: t, s: s, now: s.World().Clock().Now(), entra: last("entra"), acr: last("acr"), rogue: rogue,
+		issuer: ik[len(ik)-1].Private, issuerKID: ik[len(ik)-1].KID, acrID: sim.ACRSigningKID(s),
 		tenant: ix.Tenants[0].ID, other: ix.Tenants[len(ix.Tenants)-1].ID, issuerURL: c.IssuerURL, loginServer: reg.LoginServer,
 		puller: principal(t, s, "app-puller")}
-	k.entraKID = s.Entra.SigningKID()
+	k.entraKID = sim.EntraOf(s).SigningKID()
 	return k
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/azsim/azsim/sim"
+	"github.com/azsim/azsim/sim/simtest"
 )
 
 func clientOptions(s *sim.Sim) azcore.ClientOptions {
@@ -32,7 +33,7 @@ func getToken(t *testing.T, cred azcore.TokenCredential, scope string) (string, 
 func TestAzidentityCredentials(t *testing.T) {
 	t.Parallel()
 	cert, key, certPEM := newCert(t)
-	s := sim.Start(t, testWorld(t, certPEM))
+	s := simtest.Start(t, testWorld(t, certPEM))
 	tid := tenantID(s)
 	app := principal(t, s, "ci-app")
 	puller := principal(t, s, "app-puller")
@@ -97,7 +98,7 @@ func TestAzidentityCredentials(t *testing.T) {
 func TestAzidentityARMScope(t *testing.T) {
 	t.Parallel()
 	_, _, certPEM := newCert(t)
-	s := sim.Start(t, testWorld(t, certPEM))
+	s := simtest.Start(t, testWorld(t, certPEM))
 	app := principal(t, s, "ci-app")
 	cred, err := azidentity.NewClientSecretCredential(tenantID(s), app.ClientID, "s3cr3t-value",
 		&azidentity.ClientSecretCredentialOptions{ClientOptions: clientOptions(s)})

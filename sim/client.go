@@ -46,7 +46,7 @@ func (s *Sim) TransportForPool(pool string) (*http.Transport, error) {
 			}
 			return d.DialContext(ctx, network, s.HTTPSAddr())
 		},
-		TLSClientConfig:     &tls.Config{RootCAs: s.CA.Pool(), MinVersion: tls.VersionTLS12},
+		TLSClientConfig:     &tls.Config{RootCAs: s.CAPool(), MinVersion: tls.VersionTLS12},
 		ForceAttemptHTTP2:   true,
 		MaxIdleConnsPerHost: 64,
 		IdleConnTimeout:     90 * time.Second,
@@ -67,7 +67,7 @@ func (s *Sim) upstreamClient() *http.Client {
 	if err != nil || roots == nil {
 		roots = x509.NewCertPool()
 	}
-	roots.AddCert(s.CA.Cert)
+	roots.AddCert(s.ca.Cert)
 	var d net.Dialer
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -86,7 +86,7 @@ func (s *Sim) upstreamClient() *http.Client {
 // servesHost reports whether host is an Azure name the simulator answers.
 func (s *Sim) servesHost(host string) bool {
 	host = strings.ToLower(host)
-	for _, h := range s.Store.Snapshot().Hosts() {
+	for _, h := range s.store.Snapshot().Hosts() {
 		if h == host {
 			return true
 		}

@@ -7,8 +7,10 @@
 //   - one plain-HTTP IMDS listener per node pool;
 //   - the admin API on loopback.
 //
-// Start(t, w) runs the whole simulator inside a Go test and gives an
-// http.Client that trusts the CA and dials the fakes for any Azure host name
-// (and 169.254.169.254), so unmodified SDK clients reach the fakes by their
-// real names.
+// A Sim is reached only through its methods, in api and world terms: the
+// world store, the decisions, fault rules, issuer key rotation, the CA and
+// the state directory. Client and Transport trust the CA and dial the fakes
+// for any Azure host name (and 169.254.169.254), so unmodified SDK clients
+// reach the fakes by their real names. Package sim/simtest runs a whole
+// simulator inside a Go test.
 package sim

@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/azsim/azsim/sim"
+	"github.com/azsim/azsim/sim/simtest"
 )
 
 // A login server's registry API is the registry service and its token
@@ -26,7 +26,7 @@ func TestFaultServicesSplitTheLoginServer(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			s := sim.Start(t, nil)
+			s := simtest.Start(t, nil)
 			code, body := admin(t, s, http.MethodPost, "/api/faults", tc.rule, "")
 			require.Equal(t, http.StatusOK, code, body)
 			c := s.Client()

@@ -61,12 +61,12 @@ func newCert(t *testing.T) (*x509.Certificate, *rsa.PrivateKey, string) {
 
 func principal(t *testing.T, s *sim.Sim, name string) *world.Principal {
 	t.Helper()
-	p, ok := s.Store.Snapshot().PrincipalByName(name)
+	p, ok := s.World().Snapshot().PrincipalByName(name)
 	require.True(t, ok, "principal %s", name)
 	return p
 }
 
-func tenantID(s *sim.Sim) string { return s.Store.Snapshot().Tenants[0].ID }
+func tenantID(s *sim.Sim) string { return s.World().Snapshot().Tenants[0].ID }
 
 func saToken(t *testing.T, s *sim.Sim, ns, name string, aud ...string) string {
 	t.Helper()

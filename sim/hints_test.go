@@ -13,13 +13,14 @@ import (
 
 	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/sim"
+	"github.com/azsim/azsim/sim/simtest"
 	"github.com/azsim/azsim/world"
 )
 
 // lastEntra returns the newest Entra decision of s.
 func lastEntra(t *testing.T, s *sim.Sim) api.Decision {
 	t.Helper()
-	ds := s.Trace.Recent(0)
+	ds := s.Decisions(0)
 	for i := len(ds) - 1; i >= 0; i-- {
 		if ds[i].Service == api.ServiceEntra {
 			return ds[i]
@@ -37,7 +38,7 @@ func lastEntra(t *testing.T, s *sim.Sim) api.Decision {
 func TestExpiredAssertionHintTellsTheClocksApart(t *testing.T) {
 	t.Parallel()
 	clock := world.NewSimClock()
-	s := sim.Start(t, nil, sim.WithClock(clock))
+	s := simtest.Start(t, nil, sim.WithClock(clock))
 	tid, puller := tenantID(s), principal(t, s, "app-puller")
 	early := saToken(t, s, "default", "app-puller")
 
@@ -56,7 +57,7 @@ func TestExpiredAssertionHintTellsTheClocksApart(t *testing.T) {
 	wall := time.Now().Add(2 * time.Second)
 	c := claims(t, saToken(t, s, "default", "app-puller"))
 	c["iat"], c["nbf"], c["exp"] = wall.Unix(), wall.Unix(), wall.Add(time.Hour).Unix()
-	keys, err := s.IssuerKeys.IssuerKeys("aks1")
+	keys, err := sim.IssuerKeysOf(s, "aks1")
 	require.NoError(t, err)
 	fresh, err := keys[len(keys)-1].SignBare(c)
 	require.NoError(t, err)
@@ -73,7 +74,7 @@ func TestExpiredAssertionHintTellsTheClocksApart(t *testing.T) {
 // The federated credentials weighed are recorded field by field.
 func TestFederatedCredentialsConsidered(t *testing.T) {
 	t.Parallel()
-	s := sim.Start(t, nil)
+	s := simtest.Start(t, nil)
 	resp, body := postToken(t, s, tenantID(s), assertionForm(principal(t, s, "app-puller").ClientID, saToken(t, s, "payments", "app-puller")))
 	require.Equal(t, http.StatusUnauthorized, resp.StatusCode, string(body))
 	d := lastEntra(t, s)

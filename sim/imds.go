@@ -13,7 +13,7 @@ import (
 // one, else an ephemeral loopback port (DESIGN.md "Network shape").
 func (s *Sim) startIMDS() error {
 	defaultUsed := false
-	for _, p := range s.Store.Snapshot().NodePools() {
+	for _, p := range s.store.Snapshot().NodePools() {
 		ref := p.Cluster.Name + "/" + p.Name
 		addr := p.IMDSAddress
 		if a, ok := s.opts.poolIMDS[ref]; ok {
@@ -29,7 +29,7 @@ func (s *Sim) startIMDS() error {
 		if err != nil {
 			return fmt.Errorf("listening for the IMDS of node pool %s on %s: %w", ref, addr, err)
 		}
-		h, err := fakeimds.New(s.Store, ref, s.Entra, fakeimds.WithLogger(s.opts.logger))
+		h, err := fakeimds.New(s.store, ref, s.entra, fakeimds.WithLogger(s.opts.logger))
 		if err != nil {
 			_ = ln.Close()
 			return fmt.Errorf("the IMDS of node pool %s: %w", ref, err)

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/azsim/azsim/sim"
+	"github.com/azsim/azsim/sim/simtest"
 )
 
 // Abuse limits: bodies, headers and slow clients are bounded on every
@@ -26,7 +27,7 @@ import (
 
 func TestLimitBodySizeOnTokenEndpoints(t *testing.T) {
 	t.Parallel()
-	s := sim.Start(t, nil)
+	s := simtest.Start(t, nil)
 	k := newAttackKit(t, s)
 	big := strings.Repeat("a", 2<<20)
 	t.Run("entra", func(t *testing.T) {
@@ -77,7 +78,7 @@ func waitClosed(t *testing.T, c net.Conn, limit time.Duration) time.Duration {
 
 func TestLimitSlowClients(t *testing.T) {
 	t.Parallel()
-	s := sim.Start(t, nil, sim.WithTimeouts(sim.Timeouts{ReadHeader: 200 * time.Millisecond, Body: 300 * time.Millisecond}))
+	s := simtest.Start(t, nil, sim.WithTimeouts(sim.Timeouts{ReadHeader: 200 * time.Millisecond, Body: 300 * time.Millisecond}))
 	imds := s.DefaultIMDSAddr()
 	plain := map[string]string{"imds": imds, "admin": s.AdminAddr()}
 	for name, addr := range plain {
@@ -100,7 +101,7 @@ func TestLimitSlowClients(t *testing.T) {
 	})
 	t.Run("https headers never finished", func(t *testing.T) {
 		t.Parallel()
-		c, err := tls.Dial("tcp", s.HTTPSAddr(), &tls.Config{ServerName: "login.microsoftonline.com", RootCAs: s.CA.Pool(), NextProtos: []string{"http/1.1"}})
+		c, err := tls.Dial("tcp", s.HTTPSAddr(), &tls.Config{ServerName: "login.microsoftonline.com", RootCAs: s.CAPool(), NextProtos: []string{"http/1.1"}})
 		require.NoError(t, err)
 		defer c.Close()
 		_, err = io.WriteString(c, "POST /x/oauth2/v2.0/token HTTP/1.1\r\nHost: login.microsoftonline.com\r\n")
@@ -109,7 +110,7 @@ func TestLimitSlowClients(t *testing.T) {
 	})
 	t.Run("token request body never finished", func(t *testing.T) {
 		t.Parallel()
-		c, err := tls.Dial("tcp", s.HTTPSAddr(), &tls.Config{ServerName: "login.microsoftonline.com", RootCAs: s.CA.Pool(), NextProtos: []string{"http/1.1"}})
+		c, err := tls.Dial("tcp", s.HTTPSAddr(), &tls.Config{ServerName: "login.microsoftonline.com", RootCAs: s.CAPool(), NextProtos: []string{"http/1.1"}})
 		require.NoError(t, err)
 		defer c.Close()
 		_, err = io.WriteString(c, "POST /"+tenantID(s)+"/oauth2/v2.0/token HTTP/1.1\r\nHost: login.microsoftonline.com\r\n"+
@@ -128,14 +129,14 @@ func TestLimitSlowClients(t *testing.T) {
 
 func TestLimitTraceIsBounded(t *testing.T) {
 	t.Parallel()
-	s := sim.Start(t, nil)
+	s := simtest.Start(t, nil)
 	k := newAttackKit(t, s)
 	// A refused request whose client_id (echoed into the error) is huge.
 	huge := strings.Repeat("x", 512<<10)
 	st, _, _ := k.postForm("https://login.microsoftonline.com/"+k.tenant+"/oauth2/v2.0/token",
 		url.Values{"grant_type": {"client_credentials"}, "client_id": {huge}, "client_secret": {"s"}, "scope": {"https://management.azure.com/.default"}})
 	require.Equal(t, http.StatusBadRequest, st)
-	ds := s.Trace.Recent(0)
+	ds := s.Decisions(0)
 	require.NotEmpty(t, ds)
 	last := ds[len(ds)-1]
 	b, err := json.Marshal(last)
@@ -159,12 +160,12 @@ func TestLimitTraceIsBounded(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	assert.LessOrEqual(t, len(s.Trace.Recent(0)), 2000)
+	assert.LessOrEqual(t, len(s.Decisions(0)), 2000)
 }
 
 func TestLimitHeaderSize(t *testing.T) {
 	t.Parallel()
-	s := sim.Start(t, nil)
+	s := simtest.Start(t, nil)
 	tr := s.Transport()
 	tr.ForceAttemptHTTP2 = false
 	tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
@@ -180,7 +181,7 @@ func TestLimitHeaderSize(t *testing.T) {
 
 func TestLimitMethodErrorsInWireFormat(t *testing.T) {
 	t.Parallel()
-	s := sim.Start(t, nil)
+	s := simtest.Start(t, nil)
 	req, err := http.NewRequest(http.MethodPost, "https://login.microsoftonline.com/common/discovery/instance", nil)
 	require.NoError(t, err)
 	resp, err := s.Client().Do(req)

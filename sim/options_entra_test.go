@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/azsim/azsim/sim"
+	"github.com/azsim/azsim/sim/simtest"
 )
 
 // TestWithEntraTokenLifetime: the Entra settings reach the fake Entra ID.
@@ -27,7 +28,7 @@ func TestWithEntraTokenLifetime(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			_, _, certPEM := newCert(t)
-			s := sim.Start(t, testWorld(t, certPEM), sim.WithEntra(tc.settings))
+			s := simtest.Start(t, testWorld(t, certPEM), sim.WithEntra(tc.settings))
 			app := principal(t, s, "ci-app")
 			resp, body := postToken(t, s, tenantID(s), url.Values{"grant_type": {"client_credentials"}, "client_id": {app.ClientID},
 				"client_secret": {"s3cr3t-value"}, "scope": {"https://management.azure.com/.default"}})
@@ -39,7 +40,7 @@ func TestWithEntraTokenLifetime(t *testing.T) {
 			require.NoError(t, json.Unmarshal(body, &out))
 			assert.InDelta(t, tc.want.Seconds(), out.ExpiresIn, 2)
 			exp := claims(t, out.AccessToken)["exp"].(float64)
-			assert.InDelta(t, tc.want.Seconds(), exp-float64(s.Store.Clock().Now().Unix()), 2)
+			assert.InDelta(t, tc.want.Seconds(), exp-float64(s.World().Clock().Now().Unix()), 2)
 		})
 	}
 }

@@ -15,10 +15,10 @@ func (s *Sim) wireRegistries(keys jwtx.Keyring) error {
 	if s.opts.registryStorage != "" {
 		opts = append(opts, fakeacr.WithStorageDir(s.opts.registryStorage))
 	}
-	acr, err := fakeacr.New(s.Store, keys, s.Entra, opts...)
+	acr, err := fakeacr.New(s.store, keys, s.entra, opts...)
 	if err != nil {
 		return fmt.Errorf("registries: %w", err)
 	}
-	s.ACR = acr
+	s.acr = acr
 	return nil
 }

@@ -30,7 +30,7 @@ func TestRestartKeepsKeysAndIDs(t *testing.T) {
 	require.NoError(t, err)
 	saTok := saToken(t, s1, "default", "app-puller")
 	puller1 := principal(t, s1, "app-puller")
-	mi1, err := s1.Entra.IssueManagedIdentityToken(principal(t, s1, "aks1-agentpool"), "https://containerregistry.azure.net")
+	mi1, err := sim.EntraOf(s1).IssueManagedIdentityToken(principal(t, s1, "aks1-agentpool"), "https://containerregistry.azure.net")
 	require.NoError(t, err)
 	s1.Close()
 
@@ -42,7 +42,7 @@ func TestRestartKeepsKeysAndIDs(t *testing.T) {
 	puller2 := principal(t, s2, "app-puller")
 	assert.Equal(t, puller1.ClientID, puller2.ClientID, "same derived IDs")
 	assert.Equal(t, puller1.ObjectID, puller2.ObjectID)
-	_, err = s2.Entra.VerifyAccessToken(mi1.AccessToken)
+	_, err = sim.EntraOf(s2).VerifyAccessToken(mi1.AccessToken)
 	assert.NoError(t, err, "an Entra token from before the restart still verifies")
 
 	resp, body := postToken(t, s2, tenantID(s2), assertionForm(puller2.ClientID, saTok))

@@ -13,17 +13,17 @@ import (
 // login.microsoftonline.com → Entra, a registry login server → ACR, a
 // cluster issuer host → the OIDC issuer (DESIGN.md "Network shape").
 func (s *Sim) hostRouter() http.Handler {
-	entra, issuer := s.wrap(api.ServiceEntra, s.Entra), s.wrap(api.ServiceOIDC, s.Issuer)
+	entra, issuer := s.wrap(api.ServiceEntra, s.entra), s.wrap(api.ServiceOIDC, s.issuer)
 	var acr http.Handler
-	if s.ACR != nil {
-		acr = s.registryOrToken(s.wrap(api.ServiceACR, s.ACR), s.wrap(api.ServiceRegistry, s.ACR))
+	if s.acr != nil {
+		acr = s.registryOrToken(s.wrap(api.ServiceACR, s.acr), s.wrap(api.ServiceRegistry, s.acr))
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		host := strings.ToLower(r.Host)
 		if h, _, err := net.SplitHostPort(host); err == nil {
 			host = h
 		}
-		ix := s.Store.Snapshot()
+		ix := s.store.Snapshot()
 		switch {
 		case host == world.EntraHost:
 			entra.ServeHTTP(w, r)

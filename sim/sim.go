@@ -9,15 +9,14 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/fakeaad"
+	"github.com/azsim/azsim/fakeacr"
 	"github.com/azsim/azsim/fakeoidc"
 	"github.com/azsim/azsim/internal/middleware/faults"
 	"github.com/azsim/azsim/internal/middleware/trace"
@@ -26,22 +25,19 @@ import (
 	"github.com/azsim/azsim/world"
 )
 
-// Sim is a running (or ready to run) simulator.
+// Sim is a running (or ready to run) simulator. Its fakes and internal
+// parts are reached only through its methods, in api and world terms.
 type Sim struct {
-	opts   options
-	Store  *world.Store
-	State  *state.Dir
-	CA     *certs.CA
-	Entra  *fakeaad.Entra
-	Issuer *fakeoidc.Issuer
-	// IssuerKeys holds the clusters' issuer keys (rotation goes through it).
-	IssuerKeys *fakeoidc.IssuerKeys
-	// ACR serves every registry of the world.
-	ACR http.Handler
-	// Trace records a decision for every request the fakes answer.
-	Trace *trace.Log
-	// Faults holds injected failures.
-	Faults *faults.Set
+	opts       options
+	store      *world.Store
+	state      *state.Dir
+	ca         *certs.CA
+	entra      *fakeaad.Entra
+	issuer     *fakeoidc.Issuer
+	issuerKeys *fakeoidc.IssuerKeys // the clusters' issuer keys (rotation goes through it)
+	acr        *fakeacr.ACR         // serves every registry of the world
+	trace      *trace.Log           // a decision for every request the fakes answer
+	faults     *faults.Set          // injected failures
 
 	https   *tlsHost
 	servers []*http.Server
@@ -71,20 +67,20 @@ func New(opts ...Option) (*Sim, error) {
 	if err != nil {
 		return nil, err
 	}
-	ca, err := certs.LoadOrCreateCA(dir.File("ca.crt"), dir.File("ca.key"), time.Now())
+	ca, err := certs.LoadOrCreateCA(dir.File(caCertFile), dir.File(caKeyFile), time.Now())
 	if err != nil {
 		return nil, err
 	}
-	s := &Sim{opts: o, Store: store, State: dir, CA: ca, imds: map[string]string{},
-		Trace: trace.NewLog(traceSize), Faults: faults.NewSet(nil, api.ServiceEntra, api.ServiceOIDC, api.ServiceIMDS, api.ServiceACR, api.ServiceRegistry)}
+	s := &Sim{opts: o, store: store, state: dir, ca: ca, imds: map[string]string{},
+		trace: trace.NewLog(traceSize), faults: faults.NewSet(nil, api.ServiceEntra, api.ServiceOIDC, api.ServiceIMDS, api.ServiceACR, api.ServiceRegistry)}
 	// Every fake that signs takes its keys from the state directory.
 	keys := state.NewKeyring(dir)
-	s.IssuerKeys = fakeoidc.NewIssuerKeys(keys)
-	if s.Issuer, err = fakeoidc.New(store, keys, fakeoidc.WithLogger(o.logger)); err != nil {
+	s.issuerKeys = fakeoidc.NewIssuerKeys(keys)
+	if s.issuer, err = fakeoidc.New(store, keys, fakeoidc.WithLogger(o.logger)); err != nil {
 		return nil, err
 	}
 	entraOpts := append(o.entra.fakeOptions(), fakeaad.WithLogger(o.logger), fakeaad.WithHTTPClient(s.upstreamClient()))
-	if s.Entra, err = fakeaad.New(store, keys, entraOpts...); err != nil {
+	if s.entra, err = fakeaad.New(store, keys, entraOpts...); err != nil {
 		return nil, err
 	}
 	if err := s.wireRegistries(keys); err != nil {
@@ -98,7 +94,7 @@ const traceSize = 2000
 
 // wrap puts the trace and the fault injector in front of a fake.
 func (s *Sim) wrap(service api.Service, h http.Handler) http.Handler {
-	traced := trace.Middleware(service, s.opts.clock, clipRecorder{s.Trace})(s.Faults.Middleware(service)(h))
+	traced := trace.Middleware(service, s.opts.clock, clipRecorder{s.trace})(s.faults.Middleware(service)(h))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.inflight.Add(1)
 		defer s.inflight.Add(-1)
@@ -106,52 +102,9 @@ func (s *Sim) wrap(service api.Service, h http.Handler) http.Handler {
 	})
 }
 
-// maxTraceField bounds each text of a recorded decision, so that hostile
-// requests (a megabyte client_id echoed into an error) cannot make the
-// trace ring hold more than traceSize small decisions.
-const maxTraceField = 2 << 10
-
-// clipRecorder shortens a decision's texts before the trace keeps it.
-type clipRecorder struct{ next trace.Recorder }
-
-func (c clipRecorder) Record(d api.Decision) {
-	for _, f := range []*string{&d.Host, &d.Path, &d.Caller, &d.Principal, &d.PrincipalID, &d.Resource, &d.Error,
-		&d.Reason, &d.TokenIn, &d.TokenOut} {
-		*f = clipField(*f)
-	}
-	if d.Hint != nil {
-		h := *d.Hint
-		for _, f := range []*string{&h.Pitfall, &h.Principal, &h.Scope, &h.Text, &h.Fix} {
-			*f = clipField(*f)
-		}
-		d.Hint = &h
-	}
-	if len(d.Facts) > 32 {
-		d.Facts = api.Facts{"truncated": "more than 32 facts"}
-	}
-	for k, v := range d.Facts {
-		if len(k) > maxTraceField || len(v) > maxTraceField {
-			delete(d.Facts, k)
-			d.Facts[api.FactKey(clipField(string(k)))] = clipField(v)
-		}
-	}
-	c.next.Record(d)
-}
-
-func clipField(s string) string {
-	if len(s) <= maxTraceField {
-		return s
-	}
-	cut := maxTraceField
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "… (" + strconv.Itoa(len(s)) + " bytes)"
-}
-
 // Start binds every listener and serves until ctx ends or Close is called.
 func (s *Sim) Start(ctx context.Context) error {
-	s.https = newTLSHost(s.CA, s.Store)
+	s.https = newTLSHost(s.ca, s.store)
 	ln, err := net.Listen("tcp", s.opts.httpsAddr)
 	if err != nil {
 		return fmt.Errorf("listening for HTTPS on %s: %w", s.opts.httpsAddr, err)
@@ -218,6 +171,9 @@ func (s *Sim) Close() {
 	s.wg.Wait()
 }
 
+// World returns the world store: its snapshot, updates and clock.
+func (s *Sim) World() *world.Store { return s.store }
+
 // Wait blocks until every server has stopped.
 func (s *Sim) Wait() { s.wg.Wait() }
 
@@ -230,7 +186,7 @@ func (s *Sim) AdminAddr() string { return s.admin }
 // IMDSAddr returns the IMDS address of a node pool ("cluster/pool" or a
 // unique pool name).
 func (s *Sim) IMDSAddr(pool string) (string, bool) {
-	p, ok := s.Store.Snapshot().NodePool(pool)
+	p, ok := s.store.Snapshot().NodePool(pool)
 	if !ok {
 		return "", false
 	}
@@ -240,7 +196,7 @@ func (s *Sim) IMDSAddr(pool string) (string, bool) {
 
 // DefaultIMDSAddr is the IMDS address of the first node pool.
 func (s *Sim) DefaultIMDSAddr() string {
-	pools := s.Store.Snapshot().NodePools()
+	pools := s.store.Snapshot().NodePools()
 	if len(pools) == 0 {
 		return ""
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/azsim/azsim/sim"
+	"github.com/azsim/azsim/sim/simtest"
 	"github.com/azsim/azsim/world"
 )
 
@@ -105,7 +106,7 @@ func TestRegistryStorageSurvivesRestart(t *testing.T) {
 func TestRegistryStorageUploads(t *testing.T) {
 	t.Parallel()
 	storage := t.TempDir()
-	s := sim.Start(t, storageWorld(), sim.WithRegistryStorage(storage))
+	s := simtest.Start(t, storageWorld(), sim.WithRegistryStorage(storage))
 	c := s.Client()
 	do := func(method, path string, body []byte, hdr ...string) *http.Response {
 		req, err := http.NewRequest(method, "https://azsimacr.azurecr.io"+path, bytes.NewReader(body))

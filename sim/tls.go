@@ -2,6 +2,7 @@ package sim
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"net"
 	"strings"
 	"sync"
@@ -9,6 +10,27 @@ import (
 
 	"github.com/azsim/azsim/internal/platform/certs"
 	"github.com/azsim/azsim/world"
+)
+
+// CAPool returns a pool holding the simulator's CA certificate.
+func (s *Sim) CAPool() *x509.CertPool { return s.ca.Pool() }
+
+// CACertFile is the path of the CA certificate (PEM) in the state directory.
+func (s *Sim) CACertFile() string { return s.state.File(caCertFile) }
+
+// CACertPEM returns the CA certificate, PEM-encoded.
+func (s *Sim) CACertPEM() []byte { return append([]byte(nil), s.ca.CertPEM...) }
+
+// IssueCertificate issues a serving certificate for names and ips from the
+// simulator's CA, valid from now in wall time.
+func (s *Sim) IssueCertificate(names []string, ips []net.IP) (tls.Certificate, error) {
+	return s.ca.Issue(names, ips, time.Now())
+}
+
+// The CA's files in the state directory.
+const (
+	caCertFile = "ca.crt"
+	caKeyFile  = "ca.key"
 )
 
 // baseNames are covered by the main serving certificate.

@@ -18,6 +18,7 @@ import (
 	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/internal/platform/ids"
 	"github.com/azsim/azsim/sim"
+	"github.com/azsim/azsim/sim/simtest"
 	"github.com/azsim/azsim/world"
 )
 
@@ -40,7 +41,7 @@ func lastDecision(t *testing.T, s *sim.Sim, service string) api.Decision {
 func TestTraceExplainsEntraDenials(t *testing.T) {
 	t.Parallel()
 	_, _, certPEM := newCert(t)
-	s := sim.Start(t, testWorld(t, certPEM))
+	s := simtest.Start(t, testWorld(t, certPEM))
 	tid := tenantID(s)
 	puller := principal(t, s, "app-puller")
 	for _, tc := range []struct {
@@ -88,7 +89,7 @@ func miCred(t *testing.T, s *sim.Sim, id azidentity.ManagedIDKind, retry policy.
 
 func TestTraceExplainsIMDSDenials(t *testing.T) {
 	t.Parallel()
-	s := sim.Start(t, imdsWorld(t))
+	s := simtest.Start(t, imdsWorld(t))
 	noRetry := policy.RetryOptions{MaxRetries: -1}
 	_, err := miCred(t, s, azidentity.ClientID(principal(t, s, "stranger").ClientID), noRetry).GetToken(context.Background(),
 		policy.TokenRequestOptions{Scopes: []string{"https://containerregistry.azure.net/.default"}})
@@ -129,7 +130,7 @@ func TestFaultIMDS429Retried(t *testing.T) {
 	name := "retry-" + ids.New()[:8]
 	w.Identities = append(w.Identities, world.Identity{Name: name, ResourceGroup: "MC_rg-azsim_aks1_eastus"})
 	w.Clusters[0].NodePools[0].Identities = append(w.Clusters[0].NodePools[0].Identities, name)
-	s := sim.Start(t, w)
+	s := simtest.Start(t, w)
 	code, rule := admin(t, s, http.MethodPost, "/api/faults",
 		`{"service":"imds","path":"/metadata/identity/*","status":429,"headers":{"Retry-After":"0"},"count":2}`, "")
 	require.Equal(t, http.StatusOK, code, rule)
@@ -158,7 +159,7 @@ func TestFaultIMDS429Retried(t *testing.T) {
 // happen, one JSON object per line.
 func TestTraceFollowStreams(t *testing.T) {
 	t.Parallel()
-	s := sim.Start(t, nil)
+	s := simtest.Start(t, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+s.AdminAddr()+"/api/trace?follow=1", nil)

@@ -24,7 +24,7 @@ func (e *env) clientsRun(ctx context.Context, f conformanceFlags) error {
 	case conformance.DriverAcrPullBinding:
 		return e.acrPullBindingRun(ctx, f)
 	default:
-		return usageErr("--driver %q: want credential-provider, exec or acrpullbinding (token credentials: the Go API conformance.TestTokenCredential)", f.driver)
+		return usageErr("--driver %q: want credential-provider, exec or acrpullbinding (token credentials: the Go API conformancetest.TestTokenCredential)", f.driver)
 	}
 	if f.plugin == "" {
 		return usageErr("--plugin is required for the clients suite")

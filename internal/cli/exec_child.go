@@ -118,7 +118,7 @@ func prepareFiles(s *sim.Sim, ix *world.Index, sp execSpec) ([]string, error) {
 			break
 		}
 	}
-	data = append(append(data, '\n'), s.CA.CertPEM...)
+	data = append(append(data, '\n'), s.CACertPEM()...)
 	if err := state.WriteFile(bundle, data, 0o644); err != nil {
 		return nil, err
 	}
@@ -183,7 +183,7 @@ func runCommand(argv, env []string) (int, error) {
 // finishTrace writes the trace file and, when the command failed, prints
 // the refused decisions with their diagnoses.
 func (e *env) finishTrace(s *sim.Sim, sp execSpec, code int) {
-	ds := s.Trace.Recent(0)
+	ds := s.Decisions(0)
 	if ds == nil {
 		ds = []api.Decision{}
 	}

@@ -81,7 +81,7 @@ func (e *env) up(ctx context.Context, f upFlags) error {
 		s.Close()
 		return failed(err)
 	}
-	defer os.Remove(s.State.File("endpoints.json"))
+	defer os.Remove(s.StateFile("endpoints.json"))
 	printEndpoints(e.stdout, s, name)
 	<-ctx.Done()
 	s.Close()
@@ -90,7 +90,7 @@ func (e *env) up(ctx context.Context, f upFlags) error {
 }
 
 func printEndpoints(out io.Writer, s *sim.Sim, worldName string) {
-	ix := s.Store.Snapshot()
+	ix := s.World().Snapshot()
 	ep := s.Endpoints()
 	_, port := splitPort(ep.HTTPS)
 	fmt.Fprintf(out, "azsim is up (world: %s)\n", worldName)
@@ -110,5 +110,5 @@ func printEndpoints(out io.Writer, s *sim.Sim, worldName string) {
 	fmt.Fprintf(out, "  HTTPS         %s  (every Azure host name above)\n", ep.HTTPS)
 	fmt.Fprintf(out, "  Admin API     http://%s\n", ep.Admin)
 	fmt.Fprintf(out, "  CA            %s\n", ep.CAFile)
-	fmt.Fprintf(out, "Point a shell at it: eval \"$(azsim env --state-dir %s)\"\n", s.State.Path())
+	fmt.Fprintf(out, "Point a shell at it: eval \"$(azsim env --state-dir %s)\"\n", s.StateDir())
 }

@@ -10,13 +10,13 @@ import (
 )
 
 func (r *Target) assignIdentity(a *scenarios.AssignIdentityStep) ([]flow.Hop, error) {
-	plan, err := scenarios.PlanIdentityAssignment(r.sim.Store.Snapshot(), a, r.clock.Now())
+	plan, err := scenarios.PlanIdentityAssignment(r.sim.World().Snapshot(), a, r.clock.Now())
 	if err != nil {
 		return nil, err
 	}
 	if plan.Denied != nil {
-		r.sim.Trace.Record(*plan.Denied)
-	} else if _, err := r.sim.Store.Update(plan.Update); err != nil {
+		r.sim.Record(*plan.Denied)
+	} else if _, err := r.sim.World().Update(plan.Update); err != nil {
 		return nil, err
 	}
 	return []flow.Hop{plan.Hop}, nil
@@ -31,7 +31,7 @@ func (r *Target) azidentity(ctx context.Context, a *scenarios.AzidentityStep) ([
 	switch a.Credential {
 	case "ManagedIdentity":
 		if a.Identity != "" {
-			p, ok := r.sim.Store.Snapshot().PrincipalByName(a.Identity)
+			p, ok := r.sim.World().Snapshot().PrincipalByName(a.Identity)
 			if !ok {
 				return nil, fmt.Errorf("unknown identity %q", a.Identity)
 			}

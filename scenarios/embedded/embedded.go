@@ -74,7 +74,7 @@ func (e *Target) End(context.Context) error {
 
 // Mark implements scenarios.Target.
 func (e *Target) Mark(context.Context) (uint64, error) {
-	ds := e.sim.Trace.Recent(0)
+	ds := e.sim.Decisions(0)
 	if len(ds) == 0 {
 		return 0, nil
 	}
@@ -83,7 +83,7 @@ func (e *Target) Mark(context.Context) (uint64, error) {
 
 // Explain implements scenarios.Target.
 func (e *Target) Explain(_ context.Context, mark uint64) (*api.Decision, error) {
-	return scenarios.LastRefused(e.sim.Trace.Recent(mark)), nil
+	return scenarios.LastRefused(e.sim.Decisions(mark)), nil
 }
 
 // Do implements scenarios.Target.

@@ -37,12 +37,12 @@ func (r *Target) do(ctx context.Context, st *scenarios.Step) ([]flow.Hop, error)
 		return []flow.Hop{{Name: "clock", OK: true, Detail: "advanced " + d.String()}}, nil
 	case st.AssignRole != nil:
 		ra := *st.AssignRole
-		if _, err := r.sim.Store.Update(func(w *world.World) error { w.RoleAssignments = append(w.RoleAssignments, ra); return nil }); err != nil {
+		if _, err := r.sim.World().Update(func(w *world.World) error { w.RoleAssignments = append(w.RoleAssignments, ra); return nil }); err != nil {
 			return nil, err
 		}
 		return []flow.Hop{{Name: "assign-role", OK: true, Detail: fmt.Sprintf("%s → %s at %s", ra.Role, ra.Principal, ra.Scope)}}, nil
 	case st.Fault != nil:
-		rule, err := r.sim.Faults.Add(*st.Fault)
+		rule, err := r.sim.AddFault(*st.Fault)
 		if err != nil {
 			return nil, err
 		}
@@ -52,7 +52,7 @@ func (r *Target) do(ctx context.Context, st *scenarios.Step) ([]flow.Hop, error)
 	case st.Azidentity != nil:
 		return r.azidentity(ctx, st.Azidentity)
 	case st.RotateKeys != nil:
-		if _, err := r.sim.IssuerKeys.Rotate(st.RotateKeys.Cluster, st.RotateKeys.DropOld); err != nil {
+		if _, err := r.sim.RotateIssuerKeys(st.RotateKeys.Cluster, st.RotateKeys.DropOld); err != nil {
 			return nil, err
 		}
 		return []flow.Hop{{Name: "rotate-keys", OK: true, Detail: "rotated " + st.RotateKeys.Cluster}}, nil
@@ -61,7 +61,7 @@ func (r *Target) do(ctx context.Context, st *scenarios.Step) ([]flow.Hop, error)
 }
 
 func (r *Target) cluster(name string) (*world.ClusterInfo, error) {
-	return scenarios.ClusterOf(r.sim.Store.Snapshot(), name)
+	return scenarios.ClusterOf(r.sim.World().Snapshot(), name)
 }
 
 func (r *Target) mint(sa, cluster, audience, expiration string) (string, error) {
@@ -98,7 +98,7 @@ func (r *Target) federated(sa, cluster, identity, audience, token string) (*worl
 			return nil, "", err
 		}
 	}
-	p, err := scenarios.FederatedPrincipal(r.sim.Store.Snapshot(), sa, cluster, identity)
+	p, err := scenarios.FederatedPrincipal(r.sim.World().Snapshot(), sa, cluster, identity)
 	if err != nil {
 		return nil, "", err
 	}
@@ -120,13 +120,13 @@ func (r *Target) pull(ctx context.Context, p *scenarios.PullStep) ([]flow.Hop, e
 		}
 		res = c.WithRefreshToken(ctx, ref, p.Image, opts)
 	case p.NodePool != "":
-		np, ok := r.sim.Store.Snapshot().NodePool(p.NodePool)
+		np, ok := r.sim.World().Snapshot().NodePool(p.NodePool)
 		if !ok {
 			return nil, fmt.Errorf("unknown node pool %q", p.NodePool)
 		}
 		id := np.Cluster.Kubelet
 		if p.Identity != "" {
-			if id, ok = r.sim.Store.Snapshot().PrincipalByName(p.Identity); !ok {
+			if id, ok = r.sim.World().Snapshot().PrincipalByName(p.Identity); !ok {
 				return nil, fmt.Errorf("unknown identity %q", p.Identity)
 			}
 		}
@@ -165,7 +165,7 @@ func (r *Target) imds(ctx context.Context, s *scenarios.IMDSStep) ([]flow.Hop, e
 	if err != nil {
 		return nil, err
 	}
-	q, err := scenarios.IMDSQuery(r.sim.Store.Snapshot(), s)
+	q, err := scenarios.IMDSQuery(r.sim.World().Snapshot(), s)
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/internal/clients/credprovider"
 	"github.com/azsim/azsim/sim"
+	"github.com/azsim/azsim/sim/simtest"
 )
 
 // seed is a state directory whose keys every test's simulator shares:
@@ -39,7 +40,7 @@ func TestMain(m *testing.M) {
 
 func setup(t *testing.T) (*sim.Sim, *http.Client) {
 	t.Helper()
-	s := sim.Start(t, nil, sim.WithStateDir(seed))
+	s := simtest.Start(t, nil, sim.WithStateDir(seed))
 	return s, s.Client()
 }
 
@@ -50,7 +51,7 @@ func request(image string) *credprovider.Request {
 func TestManagedIdentityByClientAndResourceID(t *testing.T) {
 	t.Parallel()
 	s, c := setup(t)
-	ix := s.Store.Snapshot()
+	ix := s.World().Snapshot()
 	k, _ := ix.PrincipalByName("aks1-agentpool")
 	for _, id := range []string{k.ClientID, k.ResourceID} {
 		p := &credprovider.Provider{HTTP: c, Config: &credprovider.Config{TenantID: k.TenantID, UseManagedIdentityExtension: true, UserAssignedIdentityID: id}}
@@ -68,7 +69,7 @@ func TestManagedIdentityByClientAndResourceID(t *testing.T) {
 func TestServiceAccountTokenMode(t *testing.T) {
 	t.Parallel()
 	s, c := setup(t)
-	puller, _ := s.Store.Snapshot().PrincipalByName("app-puller")
+	puller, _ := s.World().Snapshot().PrincipalByName("app-puller")
 	tok, _, err := s.MintServiceAccountToken(api.ServiceAccountTokenRequest{Namespace: "default", ServiceAccount: "app-puller"})
 	require.NoError(t, err)
 	p := &credprovider.Provider{HTTP: c, Config: &credprovider.Config{TenantID: puller.TenantID, UseManagedIdentityExtension: true}}
@@ -104,12 +105,12 @@ func TestNonACRImageAndSecretPassthrough(t *testing.T) {
 func TestCacheSparesTheRoundTrip(t *testing.T) {
 	t.Parallel()
 	s, c := setup(t)
-	k, _ := s.Store.Snapshot().PrincipalByName("aks1-agentpool")
+	k, _ := s.World().Snapshot().PrincipalByName("aks1-agentpool")
 	p := &credprovider.Provider{HTTP: c, Cache: &credprovider.Cache{Dir: t.TempDir()},
 		Config: &credprovider.Config{TenantID: k.TenantID, UseManagedIdentityExtension: true, UserAssignedIdentityID: k.ClientID}}
 	first, err := p.Get(context.Background(), request("azsimacr.azurecr.io/hello:v1"))
 	require.NoError(t, err)
-	_, err = s.Faults.Add(api.FaultRule{Service: "imds", Status: 500})
+	_, err = s.AddFault(api.FaultRule{Service: "imds", Status: 500})
 	require.NoError(t, err)
 	p2 := *p
 	p2.Now = func() time.Time { return time.Now().Add(10 * time.Minute) }
@@ -122,7 +123,7 @@ func TestCacheSparesTheRoundTrip(t *testing.T) {
 func TestErrorsNameTheHop(t *testing.T) {
 	t.Parallel()
 	s, c := setup(t)
-	k, _ := s.Store.Snapshot().PrincipalByName("aks1-agentpool")
+	k, _ := s.World().Snapshot().PrincipalByName("aks1-agentpool")
 	p := &credprovider.Provider{HTTP: c, Config: &credprovider.Config{TenantID: k.TenantID, UseManagedIdentityExtension: true,
 		UserAssignedIdentityID: "00000000-1111-2222-3333-444444444444"}}
 	_, err := p.Get(context.Background(), request("azsimacr.azurecr.io/hello:v1"))

@@ -12,6 +12,7 @@ import (
 
 	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/sim"
+	"github.com/azsim/azsim/sim/simtest"
 	"github.com/azsim/azsim/world"
 )
 
@@ -36,12 +37,12 @@ func client(t *testing.T, s *sim.Sim, pool string) *Client {
 
 func principal(t *testing.T, s *sim.Sim, name string) *world.Principal {
 	t.Helper()
-	p, ok := s.Store.Snapshot().PrincipalByName(name)
+	p, ok := s.World().Snapshot().PrincipalByName(name)
 	require.True(t, ok, name)
 	return p
 }
 
-func tenant(s *sim.Sim) string { return s.Store.Snapshot().Tenants[0].ID }
+func tenant(s *sim.Sim) string { return s.World().Snapshot().Tenants[0].ID }
 
 func saToken(t *testing.T, s *sim.Sim, ns, name string, aud ...string) string {
 	t.Helper()
@@ -94,7 +95,7 @@ func assertSuccess(t *testing.T, r *Result, hops []string) {
 
 func TestVMSSAndFederatedSuccess(t *testing.T) {
 	t.Parallel()
-	s := sim.Start(t, nil)
+	s := simtest.Start(t, nil)
 	kubelet := principal(t, s, "aks1-agentpool")
 	puller := principal(t, s, "app-puller")
 	ctx := context.Background()
@@ -140,7 +141,7 @@ func TestVMSSAndFederatedSuccess(t *testing.T) {
 
 func TestWithRefreshToken(t *testing.T) {
 	t.Parallel()
-	s := sim.Start(t, nil)
+	s := simtest.Start(t, nil)
 	c := client(t, s, "")
 	ctx := context.Background()
 	first := c.VMSS(ctx, tenant(s), principal(t, s, "aks1-agentpool").ClientID, image)
@@ -183,7 +184,7 @@ func TestWithRefreshToken(t *testing.T) {
 
 func TestEntraOnly(t *testing.T) {
 	t.Parallel()
-	s := sim.Start(t, nil)
+	s := simtest.Start(t, nil)
 	c := client(t, s, "")
 	puller := principal(t, s, "app-puller")
 	for _, tc := range []struct {
@@ -221,11 +222,11 @@ func TestEntraOnly(t *testing.T) {
 
 func TestFailures(t *testing.T) {
 	t.Parallel()
-	s := sim.Start(t, nil)
+	s := simtest.Start(t, nil)
 	armOff := world.Default()
 	f := false
 	armOff.Registries[0].AuthenticationAsArm = &f
-	sArmOff := sim.Start(t, armOff)
+	sArmOff := simtest.Start(t, armOff)
 	ctx := context.Background()
 	kubelet := principal(t, s, "aks1-agentpool").ClientID
 	puller := principal(t, s, "app-puller").ClientID

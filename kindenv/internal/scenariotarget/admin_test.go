@@ -17,6 +17,7 @@ import (
 	"github.com/azsim/azsim/kindenv/internal/kindstate"
 	"github.com/azsim/azsim/scenarios"
 	"github.com/azsim/azsim/sim"
+	"github.com/azsim/azsim/sim/simtest"
 	"github.com/azsim/azsim/world"
 )
 
@@ -26,7 +27,7 @@ func adminTarget(t *testing.T) (*Target, *sim.Sim, *world.SimClock) {
 	t.Helper()
 	dir := t.TempDir()
 	clock := world.NewSimClock()
-	s := sim.Start(t, world.Default(), sim.WithStateDir(dir), sim.WithAdminToken("tok"), sim.WithClock(clock))
+	s := simtest.Start(t, world.Default(), sim.WithStateDir(dir), sim.WithAdminToken("tok"), sim.WithClock(clock))
 	kw, err := json.Marshal(world.Default())
 	require.NoError(t, err)
 	tg := &Target{env: kindstate.Env{StateDir: dir, WorldCluster: "aks1"}, kindWorld: kw,
@@ -55,18 +56,18 @@ func TestControlStepsThroughTheAdminAPI(t *testing.T) {
 
 	_, _, err = tg.control(ctx, &scenarios.Step{Fault: &api.FaultRule{Service: "imds", Status: 410, Count: 1}})
 	require.NoError(t, err)
-	require.Len(t, s.Faults.List(), 1)
+	require.Len(t, s.Faults(), 1)
 
 	ra := world.RoleAssignment{Principal: "aks1", Role: "AcrPull", Scope: "registry/azsimacr"}
 	_, _, err = tg.control(ctx, &scenarios.Step{AssignRole: &ra})
 	require.NoError(t, err)
-	assert.Contains(t, s.Store.Snapshot().World.RoleAssignments, ra)
+	assert.Contains(t, s.World().Snapshot().World.RoleAssignments, ra)
 
 	// reset: the clock back at wall time, no faults, the kind world.
 	require.NoError(t, tg.reset(ctx, tg.kindWorld))
 	assert.WithinDuration(t, time.Now(), clock.Now(), time.Minute)
-	assert.Empty(t, s.Faults.List())
-	assert.NotContains(t, s.Store.Snapshot().World.RoleAssignments, ra)
+	assert.Empty(t, s.Faults())
+	assert.NotContains(t, s.World().Snapshot().World.RoleAssignments, ra)
 }
 
 // An identity assignment without ARM roles is refused with the ARM
@@ -81,7 +82,7 @@ func TestAssignIdentityThroughTheAdminAPI(t *testing.T) {
 	assert.Equal(t, http.StatusForbidden, hop.Status)
 	require.NotNil(t, d)
 	assert.Equal(t, "AuthorizationFailed", d.Error)
-	np, _ := s.Store.Snapshot().NodePool("nodepool1")
+	np, _ := s.World().Snapshot().NodePool("nodepool1")
 	assert.Len(t, np.Identities, 1, "the VMSS is unchanged")
 
 	_, _, err = tg.control(ctx, &scenarios.Step{AssignIdentity: &scenarios.AssignIdentityStep{NodePool: "nodepool1", Identity: "ghost", By: "aks1-agentpool"}})
