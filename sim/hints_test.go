@@ -145,7 +145,7 @@ func TestHintDescribesTheWorldThatRefused(t *testing.T) {
 			w.RoleAssignments[i].Principal = "aks1" // AcrPull on the cluster identity
 		}
 	}
-	s := sim.Start(t, w)
+	s := simtest.Start(t, w)
 	require.Equal(t, http.StatusUnauthorized, kubeletPull(t, s))
 
 	fixed := world.Default() // AcrPull back on the kubelet identity
