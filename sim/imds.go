@@ -29,7 +29,7 @@ func (s *Sim) startIMDS() error {
 		if err != nil {
 			return fmt.Errorf("listening for the IMDS of node pool %s on %s: %w", ref, addr, err)
 		}
-		h, err := fakeimds.New(s.store, ref, s.entra, fakeimds.WithLogger(s.opts.logger))
+		h, err := fakeimds.New(s.store, ref, s.entra, append(s.opts.imds.fakeOptions(), fakeimds.WithLogger(s.opts.logger))...)
 		if err != nil {
 			_ = ln.Close()
 			return fmt.Errorf("the IMDS of node pool %s: %w", ref, err)

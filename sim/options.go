@@ -25,6 +25,8 @@ type options struct {
 	registryStorage string
 	timeouts        Timeouts
 	entra           EntraSettings
+	imds            IMDSSettings
+	acr             ACRSettings
 }
 
 // Timeouts bound how long a client may hold a connection without making

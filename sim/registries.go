@@ -11,7 +11,7 @@ import (
 // its signing key from keys and Entra as token verifier; seeding the
 // world's images happens here, before anything listens.
 func (s *Sim) wireRegistries(keys jwtx.Keyring) error {
-	opts := []fakeacr.Option{fakeacr.WithLogger(s.opts.logger)}
+	opts := append(s.opts.acr.fakeOptions(), fakeacr.WithLogger(s.opts.logger))
 	if s.opts.registryStorage != "" {
 		opts = append(opts, fakeacr.WithStorageDir(s.opts.registryStorage))
 	}
