@@ -104,7 +104,7 @@ func (c *compiler) tenantDomain(path, domain string) bool {
 		c.add(path, "%q must be letters, digits, '.' and '-' (protocols.md 1.1)", domain)
 		return false
 	}
-	switch domain {
+	switch lower(domain) {
 	case "common", "organizations", "consumers":
 		c.add(path, "%q is one of Entra ID's multi-tenant authorities (protocols.md 1.1)", domain)
 		return false
