@@ -29,9 +29,9 @@ type compiler struct {
 	rg  map[string]*ResourceGroup
 	// paths holds the path of every user-assigned identity's principal.
 	paths map[*Principal]string
-	// Values that must be unique across the world, with their first holder.
 	// seeded is the size of the random images declared so far.
-	seeded                                                                                        int64
+	seeded int64
+	// Values that must be unique across the world, with their first holder.
 	tenantKeys, subIDs, issuers, issuerHosts, registryHostClaims, vmss, imdsAddrs, identifierURIs claims
 }
 

@@ -134,7 +134,8 @@ func (c *compiler) nodePool(cpath, path string, ci *ClusterInfo, np *NodePool, s
 		VMSSResourceID: fmt.Sprintf("/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Compute/virtualMachineScaleSets/%s", s.ID, ci.NodeResourceGroup, np.VMSS),
 	}
 	if named {
-		// IMDS finds a pool by its VMSS: two pools must not be one scale set.
+		// A VMSS is one resource: two pools on one would share its
+		// resource ID and its system-assigned identity.
 		c.claim(c.vmss, lower(pi.VMSSResourceID), np.VMSS, path+".vmss", path,
 			fmt.Sprintf("VMSS (in node resource group %q)", ci.NodeResourceGroup))
 	}

@@ -75,8 +75,8 @@ func (c *compiler) tenantNameOf(id string) string {
 }
 
 // imdsAddress checks a node pool's IMDS listen address: host:port with a
-// port number, not already another pool's (two listeners cannot share it;
-// port 0 picks a free port, so it never collides).
+// port the listener can use, not already another pool's (two listeners
+// cannot share it; port 0 picks a free port, so it never collides).
 func (c *compiler) imdsAddress(path, owner, addr string) {
 	if addr == "" {
 		return
@@ -86,15 +86,15 @@ func (c *compiler) imdsAddress(path, owner, addr string) {
 		c.add(path, "%q is not host:port: %v", addr, err)
 		return
 	}
-	n, err := strconv.ParseUint(port, 10, 16)
+	n, err := net.LookupPort("tcp", port) // a number or a service name, as net.Listen takes
 	if err != nil {
-		c.add(path, "%q has no valid port number (0-65535)", addr)
+		c.add(path, "%q has no valid port (a number 0-65535 or a service name)", addr)
 		return
 	}
 	if n == 0 {
 		return
 	}
-	key := net.JoinHostPort(lower(host), strconv.FormatUint(n, 10))
+	key := net.JoinHostPort(lower(host), strconv.Itoa(n))
 	c.claim(c.imdsAddrs, key, addr, path, owner, "IMDS address")
 }
 
