@@ -27,6 +27,12 @@ type compiler struct {
 	now time.Time
 	sub map[string]*Subscription
 	rg  map[string]*ResourceGroup
+	// paths holds the path of every user-assigned identity's principal.
+	paths map[*Principal]string
+	// seeded is the size of the random images declared so far.
+	seeded int64
+	// Values that must be unique across the world, with their first holder.
+	tenantKeys, subIDs, issuers, issuerHosts, registryHostClaims, vmss, imdsAddrs, identifierURIs claims
 }
 
 // Compile validates w and returns its Index. w is not modified: the Index
@@ -39,7 +45,9 @@ func Compile(w *World, now time.Time) (*Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("copying world: %w", err)
 	}
-	c := &compiler{w: cp, now: now, sub: map[string]*Subscription{}, rg: map[string]*ResourceGroup{}}
+	c := &compiler{w: cp, now: now, sub: map[string]*Subscription{}, rg: map[string]*ResourceGroup{},
+		paths: map[*Principal]string{}, tenantKeys: claims{}, subIDs: claims{}, issuers: claims{}, issuerHosts: claims{},
+		registryHostClaims: claims{}, vmss: claims{}, imdsAddrs: claims{}, identifierURIs: claims{}}
 	c.ix = &Index{
 		World: cp, Loaded: now,
 		tenantByKey: map[string]*TenantInfo{}, byClientID: map[string]*Principal{},
@@ -77,16 +85,20 @@ func clone(w *World) (*World, error) {
 	return &out, json.Unmarshal(b, &out)
 }
 
-// unique reports a duplicate name within one list.
-func (c *compiler) unique(seen map[string]bool, path, name string) {
+// unique reports a missing name or a duplicate name within one list; it
+// returns whether the name is unique (further uniqueness checks of a
+// duplicate would only repeat the problem).
+func (c *compiler) unique(seen map[string]bool, path, name string) bool {
 	if name == "" {
 		c.add(path+".name", "is required")
-		return
+		return true
 	}
 	if seen[lower(name)] {
 		c.add(path+".name", "duplicate name %q", name)
+		return false
 	}
 	seen[lower(name)] = true
+	return true
 }
 
 func (c *compiler) guid(path string, v *string, derived string) {
@@ -108,12 +120,17 @@ func (c *compiler) tenants() {
 	for i := range c.w.Tenants {
 		t := &c.w.Tenants[i]
 		path := fmt.Sprintf("tenants[%d]", i)
-		c.unique(seen, path, t.Name)
+		named := c.unique(seen, path, t.Name)
 		c.guid(path+".id", &t.ID, ids.Derive("tenant", t.Name))
 		if t.Domain == "" {
 			t.Domain = lower(t.Name) + ".onmicrosoft.com"
 		}
 		ti := &TenantInfo{Name: t.Name, ID: t.ID, Domain: lower(t.Domain)}
+		if named && c.tenantDomain(path+".domain", t.Domain) {
+			// Tenant looks a tenant up by ID or domain: each must name one tenant.
+			c.claim(c.tenantKeys, ti.ID, t.ID, path+".id", path, "ID")
+			c.claim(c.tenantKeys, ti.Domain, t.Domain, path+".domain", path, "domain")
+		}
 		c.ix.Tenants = append(c.ix.Tenants, ti)
 		c.ix.tenantByKey[ti.ID] = ti
 		c.ix.tenantByKey[ti.Domain] = ti
@@ -144,8 +161,12 @@ func (c *compiler) subscriptions() {
 	for i := range c.w.Subscriptions {
 		s := &c.w.Subscriptions[i]
 		path := fmt.Sprintf("subscriptions[%d]", i)
-		c.unique(seen, path, s.Name)
+		named := c.unique(seen, path, s.Name)
 		c.guid(path+".id", &s.ID, ids.Derive("subscription", s.Name))
+		if named {
+			// Subscription IDs are global in Azure and key every ARM scope.
+			c.claim(c.subIDs, s.ID, s.ID, path+".id", path, "ID")
+		}
 		s.Tenant = c.tenantName(path+".tenant", s.Tenant)
 		c.sub[lower(s.Name)] = s
 	}
@@ -232,11 +253,13 @@ func (c *compiler) identities() {
 		c.guid(path+".clientId", &id.ClientID, ids.Derive("identity-client", s.ID, g.Name, id.Name))
 		c.guid(path+".principalId", &id.PrincipalID, ids.Derive("identity-principal", s.ID, g.Name, id.Name))
 		c.uniqueIDs(path+".clientId", id.ClientID, path+".principalId", id.PrincipalID)
-		c.addPrincipal(&Principal{
+		p := &Principal{
 			Kind: KindUserAssigned, Name: id.Name, TenantID: c.tenantID(path, s.Tenant),
 			ClientID: id.ClientID, ObjectID: id.PrincipalID,
 			ResourceID: fmt.Sprintf("/subscriptions/%s/resourcegroups/%s/providers/Microsoft.ManagedIdentity/userAssignedIdentities/%s", s.ID, g.Name, id.Name),
-		})
+		}
+		c.paths[p] = path
+		c.addPrincipal(p)
 	}
 }
 
@@ -250,6 +273,13 @@ func (c *compiler) applications() {
 		c.guid(path+".clientId", &a.ClientID, ids.Derive("app-client", tid, a.Name))
 		c.guid(path+".objectId", &a.ObjectID, ids.Derive("app-principal", tid, a.Name))
 		c.uniqueIDs(path+".clientId", a.ClientID, path+".objectId", a.ObjectID)
+		for j, u := range a.IdentifierURIs {
+			// Entra refuses a second application with an identifier URI of
+			// its tenant ("Another object with the same value for property
+			// identifierUris already exists": Azure/go-autorest#308).
+			key := tid + "\x00" + lower(strings.TrimRight(u, "/"))
+			c.claim(c.identifierURIs, key, u, fmt.Sprintf("%s.identifierUris[%d]", path, j), path, "identifier URI")
+		}
 		for j, s := range a.Secrets {
 			if s.Value == "" {
 				c.add(fmt.Sprintf("%s.secrets[%d].value", path, j), "is required")

@@ -12,12 +12,7 @@ import (
 // MaxFederatedCredentials is the per-identity limit (protocols.md 1.8).
 const MaxFederatedCredentials = 20
 
-var (
-	ficNameRE      = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{2,119}$`)
-	registryNameRE = regexp.MustCompile(`^[A-Za-z0-9]{5,50}$`)
-	repoRE         = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$`)
-	tagRE          = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
-)
+var ficNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{2,119}$`)
 
 func (c *compiler) federatedCredentials() {
 	for i := range c.w.Identities {
@@ -99,86 +94,6 @@ func (c *compiler) ficField(path, v string) {
 		c.add(path, "must be at most 600 characters, got %d", len(v))
 	case strings.Contains(v, "*"):
 		c.add(path, "wildcards are not supported")
-	}
-}
-
-func (c *compiler) registries() {
-	seen := map[string]bool{}
-	for i := range c.w.Registries {
-		r := &c.w.Registries[i]
-		path := fmt.Sprintf("registries[%d]", i)
-		c.unique(seen, path, r.Name)
-		if r.Name != "" && !registryNameRE.MatchString(r.Name) {
-			c.add(path+".name", "%q must be 5-50 letters and digits", r.Name)
-		}
-		g, s := c.group(path+".resourceGroup", r.ResourceGroup)
-		if r.LoginServer == "" {
-			r.LoginServer = lower(r.Name) + ".azurecr.io"
-		}
-		r.LoginServer = lower(r.LoginServer)
-		switch r.RoleAssignmentMode {
-		case "":
-			r.RoleAssignmentMode = ModeLegacy
-		case ModeLegacy, ModeABAC:
-		default:
-			c.add(path+".roleAssignmentMode", "must be %s or %s, got %q", ModeLegacy, ModeABAC, r.RoleAssignmentMode)
-		}
-		if r.AdminUser != nil && r.AdminUser.Enabled && r.AdminUser.Password == "" {
-			c.add(path+".adminUser.password", "is required when the admin user is enabled")
-		}
-		c.registryTokens(path+".tokens", r.Tokens)
-		c.images(path, r.Images)
-		if g == nil {
-			continue
-		}
-		ri := &RegistryInfo{Registry: *r, SubscriptionID: s.ID, TenantID: c.tenantID(path, s.Tenant),
-			ResourceID: fmt.Sprintf("/subscriptions/%s/resourceGroups/%s/providers/Microsoft.ContainerRegistry/registries/%s", s.ID, g.Name, r.Name)}
-		c.ix.Registries = append(c.ix.Registries, ri)
-		c.ix.registryByHost[r.LoginServer] = ri
-		c.ix.registryByHost[lower(r.Name)] = ri
-	}
-}
-
-func (c *compiler) registryTokens(path string, t *RegistryTokens) {
-	if t == nil {
-		return
-	}
-	for _, f := range []struct {
-		name string
-		d    Duration
-	}{{"refreshTokenLifetime", t.RefreshTokenLifetime}, {"accessTokenLifetime", t.AccessTokenLifetime}} {
-		switch {
-		case f.d < 0:
-			c.add(path+"."+f.name, "must not be negative")
-		case time.Duration(f.d) > MaxTokenLifetime:
-			c.add(path+"."+f.name, "must be at most %s, got %s", MaxTokenLifetime, time.Duration(f.d))
-		}
-	}
-}
-
-func (c *compiler) images(path string, imgs []Image) {
-	for j := range imgs {
-		im := &imgs[j]
-		ip := fmt.Sprintf("%s.images[%d]", path, j)
-		if !repoRE.MatchString(im.Repository) {
-			c.add(ip+".repository", "%q is not a valid repository name", im.Repository)
-		}
-		if !tagRE.MatchString(im.Tag) {
-			c.add(ip+".tag", "%q is not a valid tag", im.Tag)
-		}
-		switch im.Source {
-		case "", "hello":
-			im.Source = "hello"
-		case "random":
-			if im.Layers <= 0 {
-				c.add(ip+".layers", "must be positive for a random image")
-			}
-			if im.LayerSize <= 0 {
-				c.add(ip+".layerSize", "must be positive for a random image")
-			}
-		default:
-			c.add(ip+".source", "must be hello or random, got %q", im.Source)
-		}
 	}
 }
 

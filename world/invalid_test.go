@@ -132,6 +132,26 @@ func TestInvalidWorldsKeyMessages(t *testing.T) {
 			`applications[0].secrets[0].value: is required`,
 			`roleAssignments[3].effectiveAfter: must not be negative`,
 		}},
+		{"registries-collide.yaml", []string{
+			`registries[1].loginServer: "firstacr.azurecr.io" is already the login server of registries[0]`,
+			`registries[2].loginServer: "login.microsoftonline.com" is the host of Entra ID, which the simulator serves itself`,
+			`registries[3].loginServer: "169.254.169.254" is the address of IMDS, which the simulator serves itself`,
+			`registries[4].loginServer: "issuer.example.com" is already the OIDC issuer host of clusters[0].oidcIssuer.url`,
+		}},
+		{"tenants-collide.yaml", []string{
+			`tenants[1].domain: "Shared.Example.com" is already the domain of tenants[0]`,
+			`subscriptions[1].id: "00000000-0000-4000-8000-000000000001" is already the ID of subscriptions[0]`,
+		}},
+		{"clusters-collide.yaml", []string{
+			`clusters[0].nodePools[0].identities[1]: identity "foreign" (identities[1]) is in tenant "contoso", but clusters[0] is in tenant "azsim"`,
+			`clusters[1].oidcIssuer.url: "https://issuer.example.com/shared/" is already the OIDC issuer URL of clusters[0]`,
+			`clusters[1].nodePools[0].imdsAddress: "127.0.0.1:8080" is already the IMDS address of clusters[0].nodePools[0]`,
+		}},
+		{"images.yaml", []string{
+			`registries[0].images[0].layerSize: 268435456000 bytes (250 GiB) is more than the limit of 1073741824 bytes (1 GiB) per layer`,
+			`registries[0].images[1].layers: 1000000 is more than the limit of 127 layers per image`,
+			`registries[1].images[2]: brings the images the world seeds to 8589934593 bytes (8.0 GiB), more than the limit of 8589934592 bytes (8 GiB) per world`,
+		}},
 		{"cluster.yaml", []string{
 			`clusters[0].oidcIssuer.url: "http://issuer.example/" must be an https URL`,
 			`clusters[0].nodePools[0].imdsAddress: "8080" is not host:port: address 8080: missing port in address`,
