@@ -12,6 +12,7 @@ import (
 
 	"github.com/azsim/azsim/api"
 	"github.com/azsim/azsim/sim"
+	"github.com/azsim/azsim/sim/simtest"
 	"github.com/azsim/azsim/world"
 )
 
@@ -42,7 +43,7 @@ func adminJSONRequest(t *testing.T, s *sim.Sim, method, path string, body []byte
 
 func worldJSON(t *testing.T, s *sim.Sim) []byte {
 	t.Helper()
-	b, err := json.Marshal(s.Store.Snapshot().World)
+	b, err := json.Marshal(s.World().Snapshot().World)
 	require.NoError(t, err)
 	return b
 }
@@ -58,7 +59,7 @@ func withContoso(w *world.World) {
 
 func TestAttackWorldPut(t *testing.T) {
 	t.Parallel()
-	s := sim.Start(t, nil)
+	s := simtest.Start(t, nil)
 	tests := []struct {
 		name   string
 		change func(w *world.World)
@@ -127,7 +128,7 @@ func TestAttackWorldPost(t *testing.T) {
 	t.Parallel()
 	w := world.Default()
 	withContoso(w)
-	s := sim.Start(t, w)
+	s := simtest.Start(t, w)
 	tests := []struct {
 		name, collection, body string
 		want                   []string
@@ -148,8 +149,8 @@ func TestAttackWorldPost(t *testing.T) {
 			`{"name":"aks2","resourceGroup":"rg-azsim","nodePools":[{"name":"pool","identities":["contoso-id"]}]}`,
 			[]string{`clusters[1].nodePools[0].identities[0]: identity "contoso-id" (identities[2]) is in tenant "contoso", but clusters[1] is in tenant "azsim"`}},
 		{"a cluster on the first cluster's issuer", "clusters",
-			`{"name":"aks2","resourceGroup":"rg-azsim","oidcIssuer":{"url":"` + s.Store.Snapshot().Clusters[0].IssuerURL + `"}}`,
-			[]string{`clusters[1].oidcIssuer.url: "` + s.Store.Snapshot().Clusters[0].IssuerURL + `" is already the OIDC issuer URL of clusters[0]`}},
+			`{"name":"aks2","resourceGroup":"rg-azsim","oidcIssuer":{"url":"` + s.World().Snapshot().Clusters[0].IssuerURL + `"}}`,
+			[]string{`clusters[1].oidcIssuer.url: "` + s.World().Snapshot().Clusters[0].IssuerURL + `" is already the OIDC issuer URL of clusters[0]`}},
 		{"a registry seeding a huge image", "registries",
 			`{"name":"hugeacr","resourceGroup":"rg-azsim","images":[{"repository":"huge","tag":"v1","source":"random","layers":1000000,"layerSize":1000000000}]}`,
 			[]string{`registries[1].images[0].layers: 1000000 is more than the limit of 127 layers per image`}},
@@ -164,7 +165,7 @@ func TestAttackWorldPost(t *testing.T) {
 		})
 	}
 	// Entra still answers on its host: no refused registry took it over.
-	resp, err := s.Client().Get("https://" + world.EntraHost + "/" + s.Store.Snapshot().Tenants[0].ID + "/v2.0/.well-known/openid-configuration")
+	resp, err := s.Client().Get("https://" + world.EntraHost + "/" + s.World().Snapshot().Tenants[0].ID + "/v2.0/.well-known/openid-configuration")
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
