@@ -62,7 +62,7 @@ func (s *Sim) postObject(w http.ResponseWriter, r *http.Request) {
 		return nil
 	})
 	if err != nil {
-		adminError(w, http.StatusBadRequest, err)
+		worldError(w, err)
 		return
 	}
 	s.getObjects(w, r)
@@ -86,7 +86,7 @@ func (s *Sim) deleteObject(w http.ResponseWriter, r *http.Request) {
 		return fmt.Errorf("%s: no object %q", name, key)
 	})
 	if err != nil {
-		adminError(w, http.StatusBadRequest, err)
+		worldError(w, err)
 		return
 	}
 	s.getObjects(w, r)

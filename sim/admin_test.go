@@ -1,7 +1,6 @@
 package sim_test
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -101,11 +100,13 @@ func TestAdminTokenRequired(t *testing.T) {
 	code, _ = admin(t, s, http.MethodGet, "/api/world", "", "sekret")
 	assert.Equal(t, http.StatusOK, code)
 
-	s2, err := sim.New(sim.WithStateDir(t.TempDir()), sim.WithHTTPSAddr("127.0.0.1:0"), sim.WithIMDSAddr("127.0.0.1:0"), sim.WithAdminAddr("0.0.0.0:0"))
-	require.NoError(t, err)
-	err = s2.Start(context.Background())
+	// Refused before anything listens: a configuration error.
+	_, err := sim.New(sim.WithStateDir(t.TempDir()), sim.WithHTTPSAddr("127.0.0.1:0"), sim.WithIMDSAddr("127.0.0.1:0"), sim.WithAdminAddr("0.0.0.0:0"))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "is not loopback: an admin token is required")
+	_, err = sim.New(sim.WithStateDir(t.TempDir()), sim.WithHTTPSAddr("nowhere"), sim.WithIMDSAddr("127.0.0.1:0"), sim.WithAdminAddr("[::1]:0"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `https address "nowhere": want host:port`)
 }
 
 func TestAdminPerObjectEndpoints(t *testing.T) {

@@ -1,8 +1,11 @@
 package sim
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/azsim/azsim/world"
@@ -23,10 +26,12 @@ type options struct {
 	clock      *world.SimClock
 	// registryStorage, when set, keeps registry content on disk.
 	registryStorage string
-	timeouts        Timeouts
-	entra           EntraSettings
-	imds            IMDSSettings
-	acr             ACRSettings
+	// fresh drops the world and clock saved by a previous run.
+	fresh    bool
+	timeouts Timeouts
+	entra    EntraSettings
+	imds     IMDSSettings
+	acr      ACRSettings
 }
 
 // Timeouts bound how long a client may hold a connection without making
@@ -120,4 +125,34 @@ func buildOptions(opts []Option) options {
 		o.clock = world.NewSimClock()
 	}
 	return o
+}
+
+// validate checks the listen addresses and reports every problem: each must
+// be host:port, and an admin API off loopback needs a token (docs/DESIGN.md
+// "Admin API").
+func (o options) validate() error {
+	var errs []error
+	for _, a := range []struct{ flag, addr string }{{"https address", o.httpsAddr}, {"IMDS address", o.imdsAddr}, {"admin address", o.adminAddr}} {
+		if _, _, err := net.SplitHostPort(a.addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s %q: want host:port (%v)", a.flag, a.addr, err))
+		}
+	}
+	for ref, addr := range o.poolIMDS {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			errs = append(errs, fmt.Errorf("IMDS address of node pool %s %q: want host:port (%v)", ref, addr, err))
+		}
+	}
+	if host, _, err := net.SplitHostPort(o.adminAddr); err == nil && !isLoopbackHost(host) && o.adminToken == "" {
+		errs = append(errs, fmt.Errorf("admin address %q is not loopback: an admin token is required", o.adminAddr))
+	}
+	return errors.Join(errs...)
+}
+
+// isLoopbackHost reports whether host names the loopback interface only.
+func isLoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -59,14 +59,22 @@ func New(opts ...Option) (*Sim, error) {
 	if o.stateDir == "" {
 		return nil, errors.New("sim: a state directory is required")
 	}
-	store, err := world.NewStore(o.world, o.clock)
-	if err != nil {
-		return nil, fmt.Errorf("world: %w", err)
+	if err := o.validate(); err != nil {
+		return nil, err
 	}
 	dir, err := state.Open(o.stateDir)
 	if err != nil {
 		return nil, err
 	}
+	w, source, err := resume(dir, &o)
+	if err != nil {
+		return nil, err
+	}
+	store, err := world.NewStore(w, o.clock)
+	if err != nil {
+		return nil, fmt.Errorf("world: %w", err)
+	}
+	store.OnCommit(saveWorld(dir, source))
 	ca, err := certs.LoadOrCreateCA(dir.File(caCertFile), dir.File(caKeyFile), time.Now())
 	if err != nil {
 		return nil, err

@@ -109,3 +109,36 @@ func (c *SimClock) Skipped(t time.Time) bool {
 	}
 	return false
 }
+
+// ClockState is what a clock needs to resume: its offset from the wall
+// clock, or the time it is stopped at.
+type ClockState struct {
+	Offset time.Duration `json:"offset"`
+	Frozen *time.Time    `json:"frozen,omitempty"`
+}
+
+// State returns the clock's state, to save it.
+func (c *SimClock) State() ClockState {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	st := ClockState{Offset: c.offset}
+	if c.frozen != nil {
+		t := *c.frozen
+		st.Frozen = &t
+	}
+	return st
+}
+
+// Restore resumes a saved state: a running clock keeps its offset from the
+// wall clock, a stopped one its time.
+func (c *SimClock) Restore(st ClockState) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offset = st.Offset
+	if st.Frozen != nil {
+		t := *st.Frozen
+		c.frozen = &t
+	} else {
+		c.frozen = nil
+	}
+}

@@ -1,6 +1,7 @@
 package world
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -13,6 +14,9 @@ type Store struct {
 	mu    sync.Mutex // serialises writers
 	cur   atomic.Pointer[Index]
 	clock *SimClock
+	// commit, when set, makes a new world durable before it becomes
+	// current; its error refuses the change.
+	commit func(*World) error
 }
 
 // NewStore compiles w and returns a Store using clock.
@@ -32,6 +36,26 @@ func (s *Store) Snapshot() *Index { return s.cur.Load() }
 // Clock returns the simulated clock.
 func (s *Store) Clock() *SimClock { return s.clock }
 
+// ErrNotSaved marks a change refused because its commit failed: the world
+// is valid, but it could not be made durable.
+var ErrNotSaved = errors.New("the world could not be saved")
+
+// OnCommit sets fn to run, under the writers' lock, on every world Replace
+// and Update are about to make current; when fn fails the change is refused
+// and the current world stays. Set it before the store is shared.
+func (s *Store) OnCommit(fn func(*World) error) { s.commit = fn }
+
+// install makes ix current once commit accepted it (s.mu held).
+func (s *Store) install(ix *Index) error {
+	if s.commit != nil {
+		if err := s.commit(ix.World); err != nil {
+			return fmt.Errorf("%w: %w", ErrNotSaved, err)
+		}
+	}
+	s.cur.Store(ix)
+	return nil
+}
+
 // Replace validates w and makes it current; on error nothing changes.
 func (s *Store) Replace(w *World) (*Index, error) {
 	s.mu.Lock()
@@ -40,7 +64,9 @@ func (s *Store) Replace(w *World) (*Index, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.cur.Store(ix)
+	if err := s.install(ix); err != nil {
+		return nil, err
+	}
 	return ix, nil
 }
 
@@ -61,7 +87,9 @@ func (s *Store) Update(fn func(w *World) error) (*Index, error) {
 		return nil, err
 	}
 	keepDeadlines(s.cur.Load(), ix)
-	s.cur.Store(ix)
+	if err := s.install(ix); err != nil {
+		return nil, err
+	}
 	return ix, nil
 }
 

@@ -157,6 +157,8 @@ func TestBadInputExitsTwo(t *testing.T) {
 		{[]string{"up", "--config", filepath.Join(t.TempDir(), "missing.yaml")}, "loading world"},
 		{[]string{"up", "--no-such-flag"}, "unknown flag: --no-such-flag"},
 		{[]string{"up", "--log-level", "loud"}, `--log-level "loud"`},
+		{[]string{"up", "--state-dir", t.TempDir(), "--admin-addr", "0.0.0.0:0", "--admin-token", ""}, `admin address "0.0.0.0:0" is not loopback: an admin token is required`},
+		{[]string{"up", "--state-dir", t.TempDir(), "--https-addr", "8443"}, `https address "8443": want host:port`},
 		{[]string{"env", "--node-pool", "a", "--service-account", "b/c"}, "mutually exclusive"},
 		{[]string{"token", "sa", "--namespace", "default"}, "--namespace and --service-account are required"},
 		{[]string{"no-such-command"}, "unknown command"},

@@ -17,6 +17,7 @@ import (
 
 type upFlags struct {
 	config, stateDir, httpsAddr, imdsAddr, adminAddr, adminToken, logLevel, registryStorage string
+	fresh                                                                                   bool
 }
 
 func (e *env) upCmd() *cobra.Command {
@@ -35,6 +36,7 @@ func (e *env) upCmd() *cobra.Command {
 	cmd.Flags().StringVar(&f.adminToken, "admin-token", os.Getenv("AZSIM_ADMIN_TOKEN"), "bearer token for the admin API (required off loopback; default $AZSIM_ADMIN_TOKEN)")
 	cmd.Flags().StringVar(&f.registryStorage, "registry-storage", "", "keep registry blobs and manifests in this directory (images larger than memory; pushes survive restarts); default in memory")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	cmd.Flags().BoolVar(&f.fresh, "fresh", false, "start from the world file and the wall clock, dropping the world and clock the admin API left in the state directory")
 	return cmd
 }
 
@@ -67,6 +69,9 @@ func (e *env) up(ctx context.Context, f upFlags) error {
 		sim.WithIMDSAddr(f.imdsAddr), sim.WithAdminAddr(f.adminAddr), sim.WithAdminToken(f.adminToken), sim.WithLogger(logger)}
 	if f.registryStorage != "" {
 		opts = append(opts, sim.WithRegistryStorage(f.registryStorage))
+	}
+	if f.fresh {
+		opts = append(opts, sim.WithFreshState())
 	}
 	s, err := sim.New(opts...)
 	if err != nil {
