@@ -50,11 +50,6 @@ func (e *Entra) clientAssertion(r *http.Request, req *tokenRequest, p *world.Pri
 		return missingField("aud")
 	}
 	if selfSigned {
-		if audIsArray(tok.Payload) {
-			// An array aud, even one holding the token endpoint, is
-			// refused as malformed (protocols.md 1.3).
-			return malformed()
-		}
 		return e.checkCertificate(r, req, p, tok, &c)
 	}
 	return e.checkFederated(r.Context(), p, tok, &c)

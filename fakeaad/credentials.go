@@ -63,7 +63,8 @@ func (e *Entra) checkSecret(req *tokenRequest, p *world.Principal, secret string
 }
 
 // checkCertificate verifies a certificate client assertion (protocols.md
-// 1.3): iss and sub are the client ID (700021), the header's x5t#S256 (or
+// 1.3): iss and sub are the client ID (700021), aud is a string (50027),
+// the header's x5t#S256 (or
 // x5t) names a certificate of the application and the signature verifies
 // with it (700027), aud is one of Entra's own endpoints for the tenant
 // (700023), and the assertion is within its validity window (700024).
@@ -71,6 +72,11 @@ func (e *Entra) checkCertificate(r *http.Request, req *tokenRequest, p *world.Pr
 	if c.Iss != req.clientID || c.Sub != req.clientID {
 		return invalidClient(700021, "Client assertion application identifier doesn't match 'client_id' parameter. Review the documentation at https://docs.microsoft.com/azure/active-directory/develop/active-directory-certificate-credentials .").
 			with(assertionAppHint(req.clientID, c))
+	}
+	if audIsArray(tok.Payload) {
+		// An array aud, even one holding the token endpoint, is refused as
+		// malformed (protocols.md 1.3).
+		return malformed()
 	}
 	cert := findCertificate(p, tok)
 	if cert == nil || tok.Verify(cert.PublicKey) != nil {
