@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -248,7 +249,7 @@ func TestCertificateAssertionErrors(t *testing.T) {
 			assert.Equal(t, tc.status, st, body.ErrorDescription)
 			assert.Equal(t, tc.code, body.Error)
 			assert.Equal(t, []int{tc.number}, body.ErrorCodes)
-			assert.Contains(t, body.ErrorDescription, "AADSTS"+itoa(tc.number)+": "+tc.text)
+			assert.Contains(t, body.ErrorDescription, "AADSTS"+strconv.Itoa(tc.number)+": "+tc.text)
 		})
 	}
 	t.Run("RS256 with SHA-1 x5t is accepted", func(t *testing.T) {
@@ -299,8 +300,6 @@ func TestUnconfirmedValidation(t *testing.T) {
 	assert.ErrorContains(t, err, "AADSTS700038 status must be a 4xx status, got 200")
 	assert.ErrorContains(t, err, `AADSTS700038 error "Bad Error" is not an OAuth error code`)
 }
-
-func itoa(n int) string { return big.NewInt(int64(n)).String() }
 
 // FuzzClientAssertion sends certificate assertions with arbitrary claims
 // and algorithms, signed with the application's key: the endpoint answers
