@@ -64,10 +64,10 @@ func (e *Entra) checkSecret(req *tokenRequest, p *world.Principal, secret string
 
 // checkCertificate verifies a certificate client assertion (protocols.md
 // 1.3): iss and sub are the client ID (700021), aud is a string (50027),
-// the header's x5t#S256 (or
-// x5t) names a certificate of the application and the signature verifies
-// with it (700027), aud is one of Entra's own endpoints for the tenant
-// (700023), and the assertion is within its validity window (700024).
+// the header's x5t#S256 (or x5t) names a certificate of the application and
+// the signature verifies with it (700027), aud is one of Entra's own
+// endpoints for the tenant (700023), and the assertion is within its
+// validity window (700024).
 func (e *Entra) checkCertificate(r *http.Request, req *tokenRequest, p *world.Principal, tok *jwtx.Token, c *assertionClaims) *aadError {
 	if c.Iss != req.clientID || c.Sub != req.clientID {
 		return invalidClient(700021, "Client assertion application identifier doesn't match 'client_id' parameter. Review the documentation at https://docs.microsoft.com/azure/active-directory/develop/active-directory-certificate-credentials .").
@@ -93,7 +93,7 @@ func (e *Entra) checkCertificate(r *http.Request, req *tokenRequest, p *world.Pr
 // assertionAudiences are the aud values a certificate assertion sent to r
 // may carry: Entra's own endpoints on the host the request came to, for the
 // tenant by ID or domain. The v2 token endpoint is today's documented
-// value; the v1 token endpoint was documented until 2019 (and is what ADAL
+// value; the v1 token endpoint was documented in 2017 (and is what ADAL
 // sends); the v2 issuer https://{host}/{tenant}/v2.0 was documented in
 // 2020-2022 (protocols.md 1.3) and is accepted unless configured away ([L]).
 // Another host, even an Entra alias, is refused (protocols.md 1.3).
