@@ -37,6 +37,7 @@ FUZZ_TARGETS = \
 	./internal/platform/jwtx:FuzzParse \
 	./fakeacr:FuzzRegistryBearer \
 	./fakeaad:FuzzTokenEndpoint \
+	./fakeaad:FuzzClientAssertion \
 	./fakeacr:FuzzParseScope \
 	./fakeimds:FuzzParseTokenQuery \
 	./world:FuzzParse \

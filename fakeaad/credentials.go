@@ -40,18 +40,7 @@ func (e *Entra) authenticate(r *http.Request, req *tokenRequest, p *world.Princi
 		if t := req.get("client_assertion_type"); t != jwtBearer {
 			return "", invalidRequest(7000219, "'client_assertion_type' must be '%s', got '%s'.", jwtBearer, t)
 		}
-		tok, err := jwtx.Parse(assertion)
-		var c assertionClaims
-		if err == nil {
-			err = tok.Claims(&c)
-		}
-		if err != nil {
-			return "", invalidRequest(50027, "JWT token is invalid or malformed.")
-		}
-		if c.Iss == req.clientID && c.Sub == req.clientID {
-			return acrAssertion, e.checkCertificate(r, req, p, tok, &c)
-		}
-		return acrAssertion, e.checkFederated(r.Context(), p, tok, &c)
+		return acrAssertion, e.clientAssertion(r, req, p, assertion)
 	}
 	return "", invalidClient(7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
 }
@@ -74,28 +63,66 @@ func (e *Entra) checkSecret(req *tokenRequest, p *world.Principal, secret string
 }
 
 // checkCertificate verifies a certificate client assertion (protocols.md
-// 1.3): the header's x5t#S256 (or x5t) names a certificate of the
-// application, the signature verifies with it, aud is the token endpoint and
-// the assertion is within its validity window.
+// 1.3): iss and sub are the client ID (700021), aud is a string (50027),
+// the header's x5t#S256 (or x5t) names a certificate of the application and
+// the signature verifies with it (700027), aud is one of Entra's own
+// endpoints for the tenant (700023), and the assertion is within its
+// validity window (700024).
 func (e *Entra) checkCertificate(r *http.Request, req *tokenRequest, p *world.Principal, tok *jwtx.Token, c *assertionClaims) *aadError {
+	if c.Iss != req.clientID || c.Sub != req.clientID {
+		return invalidClient(700021, "Client assertion application identifier doesn't match 'client_id' parameter. Review the documentation at https://docs.microsoft.com/azure/active-directory/develop/active-directory-certificate-credentials .").
+			with(assertionAppHint(req.clientID, c))
+	}
+	if audIsArray(tok.Payload) {
+		// An array aud, even one holding the token endpoint, is refused as
+		// malformed (protocols.md 1.3).
+		return malformed()
+	}
 	cert := findCertificate(p, tok)
 	if cert == nil || tok.Verify(cert.PublicKey) != nil {
 		return invalidClient(700027, "Client assertion contains an invalid signature. [Reason - The key was not found., Thumbprint of key used by client: '%s', Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '%s'.]", thumbprint(tok), req.clientID)
 	}
-	want := "/" + strings.ToLower(req.tenant.ID) + "/oauth2/"
-	ok := false
-	for _, a := range c.Aud {
-		la := strings.ToLower(a)
-		if strings.HasPrefix(la, "https://") && (strings.Contains(la, want) || strings.Contains(la, "/"+strings.ToLower(req.tenant.Domain)+"/oauth2/")) && strings.HasSuffix(la, "/token") {
-			ok = true
-		}
-	}
-	if !ok {
-		// The code Entra uses for a wrong certificate-assertion audience is
-		// not confirmed ([L]); 700021 is the closest documented one.
-		return invalidClient(700021, "Client assertion audience claim does not match Realm issuer. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials .")
+	want := e.assertionAudiences(r, req.tenant)
+	if !audienceIn(c.Aud, want) {
+		return invalidClient(700023, "Client assertion audience claim does not match Realm issuer. Review the documentation at https://docs.microsoft.com/azure/active-directory/develop/active-directory-certificate-credentials .").
+			with(assertionAudienceHint(c.Aud, want))
 	}
 	return e.checkWindow(c)
+}
+
+// assertionAudiences are the aud values a certificate assertion sent to r
+// may carry: Entra's own endpoints on the host the request came to, for the
+// tenant by ID or domain. The v2 token endpoint is today's documented
+// value; the v1 token endpoint was documented in 2017 (and is what ADAL
+// sends); the v2 issuer https://{host}/{tenant}/v2.0 was documented in
+// 2020-2022 (protocols.md 1.3) and is accepted unless configured away ([L]).
+// Another host, even an Entra alias, is refused (protocols.md 1.3).
+func (e *Entra) assertionAudiences(r *http.Request, t *world.TenantInfo) []string {
+	suffixes := []string{"/oauth2/v2.0/token", "/oauth2/token"}
+	if !e.opts.unconfirmed.RefuseIssuerAudience {
+		suffixes = append(suffixes, "/v2.0")
+	}
+	var out []string
+	for _, seg := range []string{t.ID, t.Domain} {
+		for _, s := range suffixes {
+			out = append(out, baseURL(r)+"/"+seg+s)
+		}
+	}
+	return out
+}
+
+// audienceIn reports whether aud holds exactly one of want; the host and
+// tenant compare without case, nothing else may differ (no query, no
+// fragment, no trailing slash).
+func audienceIn(aud jwtx.Audience, want []string) bool {
+	for _, a := range aud {
+		for _, w := range want {
+			if strings.EqualFold(a, w) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func findCertificate(p *world.Principal, tok *jwtx.Token) *x509.Certificate {

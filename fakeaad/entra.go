@@ -23,6 +23,7 @@ type options struct {
 	assertionSkew  time.Duration
 	legacyFICCodes bool
 	metadataTTL    time.Duration
+	unconfirmed    Unconfirmed
 }
 
 // WithLogger sets the logger (default: discard).
@@ -50,6 +51,33 @@ func WithLegacyFICErrors() Option { return func(o *options) { o.legacyFICCodes =
 // JWKS are cached (default 5 minutes of simulated time); an unknown kid always
 // triggers one refetch.
 func WithIssuerMetadataTTL(d time.Duration) Option { return func(o *options) { o.metadataTTL = d } }
+
+// Unconfirmed picks Entra's answer where public captures disagree or show
+// nothing (the [L] facts of protocols.md 1.3, 1.7 and 1.8). The zero value
+// is azsim's default.
+type Unconfirmed struct {
+	// RefuseIssuerAudience refuses a certificate assertion whose aud is the
+	// tenant's v2 issuer, https://{host}/{tenant}/v2.0, which Entra's
+	// certificate-credential page documented in 2020-2022 and no longer
+	// lists. By default it is accepted, as the token endpoints are.
+	RefuseIssuerAudience bool
+	// FederatedMalformedAs50027 answers a federated assertion without aud,
+	// or with an unsupported alg, AADSTS50027 instead of 90014 and 5002738,
+	// which are captured for certificate assertions only.
+	FederatedMalformedAs50027 bool
+	// AlgorithmErrorInvalidRequest answers AADSTS5002738 with 400
+	// invalid_request (the 2021 capture) instead of 401 invalid_client (2023).
+	AlgorithmErrorInvalidRequest bool
+	// NilClientIDStatus and NilClientIDError are the HTTP status and OAuth
+	// error of AADSTS700038, the nil GUID as client_id (default 400
+	// unauthorized_client, as AADSTS700016).
+	NilClientIDStatus int
+	NilClientIDError  string
+}
+
+// WithUnconfirmed sets how the fake answers where Entra's behaviour is
+// unconfirmed (see Unconfirmed).
+func WithUnconfirmed(u Unconfirmed) Option { return func(o *options) { o.unconfirmed = u } }
 
 // Entra is the fake Entra ID. It is an http.Handler for login.microsoftonline.com.
 type Entra struct {

@@ -118,7 +118,8 @@ func (e *Entra) ficError(p *world.Principal, c *assertionClaims, issuerOK []worl
 		return invalidClient(700211, "No matching federated identity record found for presented assertion issuer '%s'. Please check your federated identity credential Subject, Audience and Issuer against the presented assertion. %s", c.Iss, ficDocs).
 			with(issuerHint(p, c.Iss))
 	case !subjectOK && caseOnly:
-		return invalidClient(7002138, "No matching federated identity record found for presented assertion subject '%s'. The subject matches with case-insensitive comparison, but not with case-sensitive comparison. Check your federated identity credential Subject, Audience and Issuer against the presented assertion. https://learn.microsoft.com/entra/workload-id/workload-identity-federation", c.Sub).
+		// The 2025 text (Azure/login#515; protocols.md 1.7).
+		return invalidClient(7002138, "No matching federated identity record found for presented assertion subject '%s'. The subject matches with case-insensitive comparison, but not with case-sensitive comparison. Check your federated identity credential Subject, Audience and Issuer against the presented assertion. See documentation at: https://learn.microsoft.com/entra/workload-id/workload-identity-federation. See breaking change notification and remediation at: https://learn.microsoft.com/en-us/entra/identity-platform/reference-breaking-changes#august-2024.", c.Sub).
 			with(subjectCaseHint(p, c.Sub))
 	case !subjectOK:
 		return invalidClient(700213, "No matching federated identity record found for presented assertion subject '%s'. Check your federated identity credential Subject, Audience and Issuer against the presented assertion. https://learn.microsoft.com/entra/workload-id/workload-identity-federation", c.Sub).

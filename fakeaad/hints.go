@@ -142,3 +142,15 @@ func quoted[T any](xs []T, f func(T) string) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+func assertionAppHint(clientID string, c *assertionClaims) *api.Hint {
+	return &api.Hint{Pitfall: "assertion-app-mismatch", Scope: clientID, Fix: "set iss and sub of the assertion to the client ID",
+		Text: fmt.Sprintf("the certificate assertion names iss %q and sub %q but client_id is %s: a certificate assertion's iss and sub must both be the application's client ID",
+			clipLog(c.Iss), clipLog(c.Sub), clipLog(clientID))}
+}
+
+func assertionAudienceHint(aud []string, want []string) *api.Hint {
+	return &api.Hint{Pitfall: "assertion-audience", Scope: clipLog(strings.Join(aud, ",")), Fix: "set aud to " + want[0],
+		Text: fmt.Sprintf("the certificate assertion's aud %q is not this tenant's token endpoint: Entra takes %s (on the host the request is sent to)",
+			clipLog(strings.Join(aud, ",")), quoted(want, func(s string) string { return s }))}
+}

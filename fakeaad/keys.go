@@ -51,5 +51,25 @@ func (o options) validate() error {
 	if o.metadataTTL < 0 {
 		errs = append(errs, fmt.Errorf("fakeaad: the issuer metadata TTL must not be negative, got %s", o.metadataTTL))
 	}
+	if st := o.unconfirmed.NilClientIDStatus; st != 0 && (st < 400 || st > 499) {
+		errs = append(errs, fmt.Errorf("fakeaad: the AADSTS700038 status must be a 4xx status, got %d", st))
+	}
+	if c := o.unconfirmed.NilClientIDError; c != "" && !isOAuthError(c) {
+		errs = append(errs, fmt.Errorf("fakeaad: the AADSTS700038 error %q is not an OAuth error code (lower case letters and '_')", c))
+	}
 	return errors.Join(errs...)
+}
+
+// isOAuthError reports whether s is spelled as Entra's OAuth 2.0 error
+// codes are: 1 to 64 lower-case letters and '_', a letter first.
+func isOAuthError(s string) bool {
+	if s == "" || len(s) > 64 || s[0] == '_' {
+		return false
+	}
+	for _, c := range s {
+		if (c < 'a' || c > 'z') && c != '_' {
+			return false
+		}
+	}
+	return true
 }

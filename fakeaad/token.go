@@ -72,6 +72,9 @@ func (e *Entra) issue(r *http.Request, v2 bool) (any, *aadError) {
 		d.Resource = req.resource
 		d.Facts[api.FactClientID], d.Facts[api.FactTenant] = req.clientID, tenant.ID
 	})
+	if req.clientID == nilGUID {
+		return nil, e.nilClientIDError()
+	}
 	p, ok := ix.PrincipalByClientID(req.clientID)
 	if !ok || p.TenantID != tenant.ID || p.Kind == world.KindSystemAssigned {
 		return nil, newError(http.StatusBadRequest, "unauthorized_client", 700016,

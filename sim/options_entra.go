@@ -24,6 +24,11 @@ type EntraSettings struct {
 	// LegacyFICErrors answers every federated-credential mismatch with the
 	// generic AADSTS70021, as Entra did before 2024 (protocols.md 1.7).
 	LegacyFICErrors bool
+	// Unconfirmed picks the answers public captures leave open: certificate
+	// assertion audiences, the status of AADSTS700038 and 5002738, and
+	// whether malformed federated assertions get 90014/5002738 or 50027
+	// (protocols.md 1.3, 1.7).
+	Unconfirmed fakeaad.Unconfirmed
 }
 
 // WithEntra tunes the fake Entra ID.
@@ -43,6 +48,9 @@ func (e EntraSettings) fakeOptions() []fakeaad.Option {
 	}
 	if e.LegacyFICErrors {
 		opts = append(opts, fakeaad.WithLegacyFICErrors())
+	}
+	if e.Unconfirmed != (fakeaad.Unconfirmed{}) {
+		opts = append(opts, fakeaad.WithUnconfirmed(e.Unconfirmed))
 	}
 	return opts
 }
