@@ -14,6 +14,9 @@ const (
 	AdminTokenEnv       = "AZSIM_ADMIN_TOKEN"
 	AdminTokenFile      = "admin-token"
 	DefaultAdminAddress = "127.0.0.1:8078"
+	// WithSecrets is the query that asks a world read for the secrets it
+	// leaves out by default (client secrets, registry admin passwords).
+	WithSecrets = "secrets=include"
 )
 
 // ClockState answers GET and POST /api/clock.

@@ -31,11 +31,11 @@ func TestRefusalCarriesProblems(t *testing.T) {
 	var ce *client.Error
 	require.ErrorAs(t, err, &ce)
 	assert.Equal(t, http.MethodPut, ce.Method)
-	assert.Equal(t, api.PathWorld, ce.Path)
+	assert.Equal(t, api.PathWorld+"?"+api.WithSecrets, ce.Path)
 	assert.Equal(t, http.StatusBadRequest, ce.Status)
 	assert.Greater(t, len(ce.Body.Problems), 1, ce.Body.Problems)
 	assert.Contains(t, ce.Body.Error, "tenants: at least one tenant is required")
-	assert.True(t, strings.HasPrefix(ce.Error(), "admin API PUT /api/world: 400 Bad Request: "), ce.Error())
+	assert.True(t, strings.HasPrefix(ce.Error(), "admin API PUT /api/world?secrets=include: 400 Bad Request: "), ce.Error())
 }
 
 func TestAdminToken(t *testing.T) {

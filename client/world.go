@@ -21,22 +21,24 @@ func (c *Client) Endpoints(ctx context.Context) (api.Endpoints, error) {
 	return ep, err
 }
 
-// World decodes the simulator's world, with its derived IDs, into out
-// (a *world.World, a *json.RawMessage, a map).
+// World decodes the simulator's world, with its derived IDs and its
+// secrets, into out (a *world.World, a *json.RawMessage, a map): what a
+// caller needs to write it back.
 func (c *Client) World(ctx context.Context, out any) error {
-	return c.do(ctx, http.MethodGet, api.PathWorld, nil, out)
+	return c.do(ctx, http.MethodGet, api.PathWorld+"?"+api.WithSecrets, nil, out)
 }
 
 // PutWorld replaces the simulator's world by in, validated as a whole, and
-// decodes the world compiled from it into out (nil: discard).
+// decodes the world compiled from it, secrets included, into out (nil:
+// discard).
 func (c *Client) PutWorld(ctx context.Context, in, out any) error {
-	return c.do(ctx, http.MethodPut, api.PathWorld, in, out)
+	return c.do(ctx, http.MethodPut, api.PathWorld+"?"+api.WithSecrets, in, out)
 }
 
 // Objects decodes one collection of the world (identities,
-// roleAssignments, ...) into out.
+// roleAssignments, ...), secrets included, into out.
 func (c *Client) Objects(ctx context.Context, collection string, out any) error {
-	return c.do(ctx, http.MethodGet, collectionPath(collection), nil, out)
+	return c.do(ctx, http.MethodGet, collectionPath(collection)+"?"+api.WithSecrets, nil, out)
 }
 
 // AddObject appends obj to a collection of the world, keeping the

@@ -31,10 +31,11 @@ func (s *Sim) startAdmin() error {
 
 func (s *Sim) adminRoutes() http.Handler {
 	r := chi.NewRouter()
+	r.Use(s.guardBrowser, requireWriteType)
 	r.Get(api.PathHealthz, func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
 	r.Group(func(r chi.Router) {
 		r.Use(s.requireToken)
-		r.Get(api.PathWorld, func(w http.ResponseWriter, _ *http.Request) { adminJSON(w, http.StatusOK, s.store.Snapshot().World) })
+		r.Get(api.PathWorld, s.getWorld)
 		r.Put(api.PathWorld, s.putWorld)
 		r.Get(api.PathClock, s.getClock)
 		r.Post(api.PathClock, s.postClock)
@@ -81,7 +82,7 @@ func (s *Sim) putWorld(w http.ResponseWriter, r *http.Request) {
 		worldError(w, err)
 		return
 	}
-	adminJSON(w, http.StatusOK, s.store.Snapshot().World)
+	s.getWorld(w, r)
 }
 
 func (s *Sim) getClock(w http.ResponseWriter, _ *http.Request) {

@@ -30,7 +30,12 @@ func collection(w *world.World, name string) (reflect.Value, bool) {
 
 // getObjects serves GET /api/{collection}: the compiled objects.
 func (s *Sim) getObjects(w http.ResponseWriter, r *http.Request) {
-	list, ok := collection(s.store.Snapshot().World, chi.URLParam(r, "collection"))
+	wd, err := s.worldFor(r)
+	if err != nil {
+		adminError(w, http.StatusInternalServerError, err)
+		return
+	}
+	list, ok := collection(wd, chi.URLParam(r, "collection"))
 	if !ok {
 		adminError(w, http.StatusNotFound, fmt.Errorf("no collection %q in the world", chi.URLParam(r, "collection")))
 		return

@@ -20,6 +20,9 @@ func admin(t *testing.T, s *sim.Sim, method, path, body, token string) (int, map
 	t.Helper()
 	req, err := http.NewRequest(method, "http://"+s.AdminAddr()+path, strings.NewReader(body))
 	require.NoError(t, err)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
