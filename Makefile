@@ -43,7 +43,8 @@ FUZZ_TARGETS = \
 	./world:FuzzParse \
 	./world:FuzzParseCondition \
 	./internal/clients/credprovider:FuzzReadRequest \
-	./internal/middleware/faults:FuzzRule
+	./internal/middleware/faults:FuzzRule \
+	./sim:FuzzAdminOrigin
 
 fuzz: ## run every fuzz target for FUZZTIME (default 10s) each
 	@set -e; for t in $(FUZZ_TARGETS); do \
