@@ -1,0 +1,78 @@
+package ocistore
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// clock is a settable clock for a registry.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func startUpload(r *Registry, principal string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodPost, "/v2/team/app/blobs/uploads/", nil)
+	req = req.WithContext(WithPrincipal(req.Context(), principal))
+	rec := httptest.NewRecorder()
+	r.ServeHTTP(rec, req)
+	return rec
+}
+
+// TestUploadSessionsAreBoundedPerPrincipalAndExpire: sessions never
+// finished cannot deny uploads to other principals, and expire when idle
+// on the registry's clock, in both stores.
+func TestUploadSessionsAreBoundedPerPrincipalAndExpire(t *testing.T) {
+	t.Parallel()
+	for _, store := range []struct{ name, dir string }{{"memory", ""}, {"disk", t.TempDir()}} {
+		t.Run(store.name, func(t *testing.T) {
+			t.Parallel()
+			c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+			r, err := Open(context.Background(), store.dir, loginServer, WithClock(c.now),
+				WithUploadIdleTimeout(10*time.Minute), WithUploadLimits(4, 6))
+			require.NoError(t, err)
+			for range 4 {
+				require.Equal(t, http.StatusAccepted, startUpload(r, "attacker").Code)
+			}
+			refused := startUpload(r, "attacker")
+			assert.Equal(t, http.StatusTooManyRequests, refused.Code)
+			assert.Equal(t, `{"errors":[{"code":"TOOMANYREQUESTS","message":"`+msgTooManyRequests+`"}]}`+"\n", refused.Body.String())
+			assert.Equal(t, http.StatusAccepted, startUpload(r, "victim").Code, "another principal still uploads")
+
+			// A session in use stays alive past the timeout of its start.
+			live := startUpload(r, "victim")
+			require.Equal(t, http.StatusAccepted, live.Code)
+			c.advance(8 * time.Minute)
+			patch := httptest.NewRequest(http.MethodPatch, live.Header().Get("Location"), nil)
+			rec := httptest.NewRecorder()
+			r.ServeHTTP(rec, patch)
+			require.Equal(t, http.StatusAccepted, rec.Code)
+			c.advance(8 * time.Minute)
+
+			assert.Equal(t, http.StatusAccepted, startUpload(r, "attacker").Code, "idle sessions expired")
+			rec = httptest.NewRecorder()
+			r.ServeHTTP(rec, httptest.NewRequest(http.MethodPatch, live.Header().Get("Location"), nil))
+			assert.Equal(t, http.StatusAccepted, rec.Code, "the session in use was kept")
+			if store.dir != "" {
+				left, err := filepath.Glob(filepath.Join(store.dir, loginServer, "uploads", "*"))
+				require.NoError(t, err)
+				assert.Len(t, left, 2, "expired sessions' files are removed")
+			}
+		})
+	}
+}
