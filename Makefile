@@ -38,6 +38,7 @@ FUZZ_TARGETS = \
 	./fakeacr:FuzzRegistryBearer \
 	./fakeaad:FuzzTokenEndpoint \
 	./fakeacr:FuzzParseScope \
+	./fakeacr/internal/ocistore:FuzzManifestPut \
 	./fakeimds:FuzzParseTokenQuery \
 	./world:FuzzParse \
 	./world:FuzzParseCondition \

@@ -45,8 +45,9 @@ func (u *upload) append(r io.Reader) (int64, error) {
 	return n, err
 }
 
-// sessions serves the chunked and streamed blob uploads of both stores
-// (POST …/blobs/uploads/, PATCH and PUT …/blobs/uploads/<id>), so that
+// sessions serves the blob uploads of both stores (POST …/blobs/uploads/,
+// monolithic or not; GET, PATCH, PUT and DELETE …/blobs/uploads/<id>;
+// mounts are left to pkg/registry), so that
 // content streams to its store instead of pkg/registry's buffers, and
 // bounds them: idle sessions expire on the registry's clock and each
 // principal holds at most a few, so no one can deny uploads to others.
@@ -63,19 +64,71 @@ type sessions struct {
 func (s *sessions) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	segs := strings.Split(strings.TrimPrefix(r.URL.Path, "/v2/"), "/")
 	n := len(segs)
-	if n >= 4 && segs[n-3] == "blobs" && segs[n-2] == "uploads" {
-		repo := strings.Join(segs[:n-3], "/")
-		switch {
-		case segs[n-1] == "" && r.Method == http.MethodPost && r.URL.Query().Get("digest") == "" && r.URL.Query().Get("mount") == "":
-			s.start(w, r, repo)
-			return
-		case r.Method == http.MethodPatch || r.Method == http.MethodPut:
-			if s.resume(w, r, repo, segs[n-1]) {
-				return
-			}
-		}
+	if n < 4 || segs[n-3] != "blobs" || segs[n-2] != "uploads" || r.URL.Query().Get("mount") != "" {
+		s.next.ServeHTTP(w, r)
+		return
 	}
-	s.next.ServeHTTP(w, r)
+	repo, id := strings.Join(segs[:n-3], "/"), segs[n-1]
+	switch {
+	case id == "" && r.Method == http.MethodPost:
+		s.start(w, r, repo)
+	case id == "":
+		s.next.ServeHTTP(w, r)
+	case r.Method == http.MethodPatch || r.Method == http.MethodPut:
+		s.resume(w, r, repo, id)
+	case r.Method == http.MethodGet || r.Method == http.MethodDelete:
+		s.status(w, r, repo, id)
+	default:
+		s.next.ServeHTTP(w, r)
+	}
+}
+
+// uploadUnknown answers a session that does not exist or expired
+// (protocols.md 3.8).
+func uploadUnknown(w http.ResponseWriter) {
+	regError(w, http.StatusNotFound, "BLOB_UPLOAD_UNKNOWN", "blob upload unknown to registry")
+}
+
+// status serves GET (progress) and DELETE (cancel) of a session.
+func (s *sessions) status(w http.ResponseWriter, r *http.Request, repo, id string) {
+	u, ok := s.lock(id)
+	if !ok {
+		uploadUnknown(w)
+		return
+	}
+	defer u.mu.Unlock()
+	if r.Method == http.MethodDelete {
+		s.mu.Lock()
+		delete(s.byID, id)
+		s.mu.Unlock()
+		u.sink.discard()
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	u.used = s.opts.now()
+	w.Header().Set("Location", "/v2/"+repo+"/blobs/uploads/"+id)
+	w.Header().Set("Docker-Upload-UUID", id)
+	w.Header().Set("Range", uploadRange(u.n))
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// lock returns the live session id, locked.
+func (s *sessions) lock(id string) (*upload, bool) {
+	s.mu.Lock()
+	u, ok := s.byID[id]
+	s.mu.Unlock()
+	if !ok {
+		return nil, false
+	}
+	u.mu.Lock()
+	s.mu.Lock()
+	_, live := s.byID[id] // not expired meanwhile
+	s.mu.Unlock()
+	if !live {
+		u.mu.Unlock()
+		return nil, false
+	}
+	return u, true
 }
 
 // admit expires idle sessions and tells whether owner may open another
@@ -122,12 +175,16 @@ func (s *sessions) start(w http.ResponseWriter, r *http.Request, repo string) {
 	_, _ = rand.Read(b[:])
 	id := hex.EncodeToString(b[:])
 	u := &upload{sink: sk, h: sha256.New(), owner: owner, used: s.opts.now()}
-	if r.ContentLength > 0 { // a first chunk in the POST body
+	if r.ContentLength != 0 { // a first chunk, or the whole blob, in the POST body
 		if _, err := u.append(r.Body); err != nil {
 			sk.discard()
 			regError(w, http.StatusBadRequest, "BLOB_UPLOAD_INVALID", "reading upload")
 			return
 		}
+	}
+	if r.URL.Query().Get("digest") != "" { // a monolithic upload
+		s.finish(w, r, repo, u)
+		return
 	}
 	s.mu.Lock()
 	s.byID[id] = u
@@ -149,45 +206,35 @@ func uploadRange(n int64) string {
 	return "0-" + strconv.FormatInt(n-1, 10)
 }
 
-// resume serves PATCH and PUT of a session this handler started; false
-// lets pkg/registry answer (an id it does not know: BLOB_UPLOAD_UNKNOWN).
-func (s *sessions) resume(w http.ResponseWriter, r *http.Request, repo, id string) bool {
-	s.mu.Lock()
-	u, ok := s.byID[id]
-	s.mu.Unlock()
+// resume serves PATCH and PUT of a session.
+func (s *sessions) resume(w http.ResponseWriter, r *http.Request, repo, id string) {
+	u, ok := s.lock(id)
 	if !ok {
-		return false
+		uploadUnknown(w)
+		return
 	}
-	u.mu.Lock()
 	defer u.mu.Unlock()
-	s.mu.Lock()
-	_, live := s.byID[id] // not expired meanwhile
-	s.mu.Unlock()
-	if !live {
-		return false
-	}
 	u.used = s.opts.now()
 	if cr := r.Header.Get("Content-Range"); cr != "" && r.Method == http.MethodPatch {
 		start, _, _ := strings.Cut(cr, "-")
 		if st, err := strconv.ParseInt(start, 10, 64); err != nil || st != u.n {
 			regError(w, http.StatusRequestedRangeNotSatisfiable, "BLOB_UPLOAD_INVALID", "Content-Range does not continue the upload")
-			return true
+			return
 		}
 	}
 	if _, err := u.append(r.Body); err != nil {
 		s.drop(id, u)
 		regError(w, http.StatusBadRequest, "BLOB_UPLOAD_INVALID", "reading upload")
-		return true
+		return
 	}
 	if r.Method == http.MethodPatch {
 		accepted(w, repo, id, u.n)
-		return true
+		return
 	}
 	s.mu.Lock()
 	delete(s.byID, id)
 	s.mu.Unlock()
 	s.finish(w, r, repo, u)
-	return true
 }
 
 // finish stores the blob of a completed upload (PUT with its digest) and

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -68,11 +69,43 @@ func TestUploadSessionsAreBoundedPerPrincipalAndExpire(t *testing.T) {
 			rec = httptest.NewRecorder()
 			r.ServeHTTP(rec, httptest.NewRequest(http.MethodPatch, live.Header().Get("Location"), nil))
 			assert.Equal(t, http.StatusAccepted, rec.Code, "the session in use was kept")
+			rec = httptest.NewRecorder()
+			r.ServeHTTP(rec, httptest.NewRequest(http.MethodPatch, "/v2/team/app/blobs/uploads/expired-or-never-started", strings.NewReader("data")))
+			assert.Equal(t, http.StatusNotFound, rec.Code, "no session is made up for an unknown id")
+			assert.Equal(t, `{"errors":[{"code":"BLOB_UPLOAD_UNKNOWN","message":"blob upload unknown to registry"}]}`+"\n", rec.Body.String())
 			if store.dir != "" {
 				left, err := filepath.Glob(filepath.Join(store.dir, loginServer, "uploads", "*"))
 				require.NoError(t, err)
 				assert.Len(t, left, 2, "expired sessions' files are removed")
 			}
+		})
+	}
+}
+
+// TestUploadSessionLifecycle: a monolithic upload, a session's progress
+// and its cancellation, in both stores.
+func TestUploadSessionLifecycle(t *testing.T) {
+	t.Parallel()
+	for _, store := range []struct{ name, dir string }{{"memory", ""}, {"disk", t.TempDir()}} {
+		t.Run(store.name, func(t *testing.T) {
+			t.Parallel()
+			r := open(t, store.dir)
+			serve := func(method, path string, body string) *httptest.ResponseRecorder {
+				rec := httptest.NewRecorder()
+				r.ServeHTTP(rec, httptest.NewRequest(method, path, strings.NewReader(body)))
+				return rec
+			}
+			rec := serve(http.MethodPost, "/v2/team/app/blobs/uploads/?digest="+digestOf([]byte("whole")), "whole")
+			require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
+			assert.Equal(t, http.StatusOK, serve(http.MethodHead, "/v2/team/app/blobs/"+digestOf([]byte("whole")), "").Code)
+
+			loc := serve(http.MethodPost, "/v2/team/app/blobs/uploads/", "").Header().Get("Location")
+			require.Equal(t, http.StatusAccepted, serve(http.MethodPatch, loc, "abc").Code)
+			rec = serve(http.MethodGet, loc, "")
+			assert.Equal(t, http.StatusNoContent, rec.Code)
+			assert.Equal(t, "0-2", rec.Header().Get("Range"))
+			assert.Equal(t, http.StatusNoContent, serve(http.MethodDelete, loc, "").Code)
+			assert.Equal(t, http.StatusNotFound, serve(http.MethodPut, loc+"?digest="+digestOf([]byte("abc")), "").Code, "cancelled")
 		})
 	}
 }
