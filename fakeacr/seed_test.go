@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -43,7 +44,8 @@ func TestRandomImageDigestsAreTheLayersOfOneBuffer(t *testing.T) {
 		_, err := tw.Write(data)
 		require.NoError(t, err)
 		require.NoError(t, tw.Close())
-		want, err := tarball.LayerFromReader(bytes.NewReader(buf.Bytes()), tarball.WithCompressionLevel(gzip.NoCompression))
+		want, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf.Bytes())), nil },
+			tarball.WithCompressionLevel(gzip.NoCompression))
 		require.NoError(t, err)
 		assertSameDigests(t, want, l)
 	}
