@@ -109,3 +109,43 @@ func TestUploadSessionLifecycle(t *testing.T) {
 		})
 	}
 }
+
+// TestConcurrentUploads: sessions of several principals run at once, in
+// both stores, and every blob arrives whole.
+func TestConcurrentUploads(t *testing.T) {
+	t.Parallel()
+	for _, store := range []struct{ name, dir string }{{"memory", ""}, {"disk", t.TempDir()}} {
+		t.Run(store.name, func(t *testing.T) {
+			t.Parallel()
+			r := open(t, store.dir)
+			var wg sync.WaitGroup
+			codes := make(chan int, 8*4*3)
+			for w := range 8 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := range 4 {
+						data := []byte(strings.Repeat(string(rune('a'+w)), 1000+i))
+						loc := startUpload(r, string(rune('A'+w%3))).Header().Get("Location")
+						for _, part := range [][]byte{data[:500], data[500:]} {
+							rec := httptest.NewRecorder()
+							r.ServeHTTP(rec, httptest.NewRequest(http.MethodPatch, loc, strings.NewReader(string(part))))
+							codes <- rec.Code
+						}
+						rec := httptest.NewRecorder()
+						r.ServeHTTP(rec, httptest.NewRequest(http.MethodPut, loc+"?digest="+digestOf(data), nil))
+						codes <- rec.Code
+					}
+				}()
+			}
+			wg.Wait()
+			close(codes)
+			for c := range codes {
+				assert.Contains(t, []int{http.StatusAccepted, http.StatusCreated}, c)
+			}
+			rec := httptest.NewRecorder()
+			r.ServeHTTP(rec, httptest.NewRequest(http.MethodHead, "/v2/team/app/blobs/"+digestOf([]byte(strings.Repeat("h", 1003))), nil))
+			assert.Equal(t, http.StatusOK, rec.Code)
+		})
+	}
+}
