@@ -39,6 +39,7 @@ FUZZ_TARGETS = \
 	./fakeaad:FuzzTokenEndpoint \
 	./fakeaad:FuzzClientAssertion \
 	./fakeacr:FuzzParseScope \
+	./fakeacr/internal/ocistore:FuzzManifestPut \
 	./fakeimds:FuzzParseTokenQuery \
 	./world:FuzzParse \
 	./world:FuzzParseCondition \

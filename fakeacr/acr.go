@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/azsim/azsim/api"
+	"github.com/azsim/azsim/fakeacr/internal/ocistore"
 	"github.com/azsim/azsim/internal/platform/jwtx"
 	"github.com/azsim/azsim/world"
 )
@@ -37,6 +38,7 @@ type options struct {
 	log          *slog.Logger
 	storageDir   string
 	refreshInGET bool
+	registry     []ocistore.Option
 }
 
 // Option configures the fake ACR.
@@ -50,6 +52,16 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 // can be pushed and pulled and pushes survive a restart (default: in
 // memory). World images are seeded again at start, over what was kept.
 func WithStorageDir(dir string) Option { return func(o *options) { o.storageDir = dir } }
+
+// WithUploadSessionLimits expires registry upload sessions idle for longer
+// than idle on the simulated clock and bounds the sessions one principal
+// holds in one registry (defaults 15 min and 64, protocols.md 3.8 [L]).
+func WithUploadSessionLimits(idle time.Duration, perPrincipal int) Option {
+	return func(o *options) {
+		o.registry = append(o.registry, ocistore.WithUploadIdleTimeout(idle),
+			ocistore.WithUploadLimits(perPrincipal, ocistore.DefaultMaxUploads))
+	}
+}
 
 // WithRefreshTokenInTokenResponse makes GET /oauth2/token answer Entra
 // principals with a refresh_token too, which docker then keeps as its
@@ -127,6 +139,9 @@ type reqCtx struct {
 	ix  *world.Index
 	reg *world.RegistryInfo
 	now time.Time
+	// principal is who an authorized data-plane request acts as (the ACR
+	// token subject); the registry bounds upload sessions by it.
+	principal string
 }
 
 // ServeHTTP routes by Host (port stripped) to the registry, then by path

@@ -71,9 +71,13 @@ func (b *backend) seed(ctx context.Context, reg *world.RegistryInfo) error {
 }
 
 func (a *ACR) newBackend(ctx context.Context, b *backend, reg *world.RegistryInfo) error {
-	r, err := ocistore.Open(ctx, a.opts.storageDir, reg.LoginServer)
+	r, err := ocistore.Open(ctx, a.opts.storageDir, reg.LoginServer, append([]ocistore.Option{
+		ocistore.WithClock(a.store.Clock().Now), ocistore.WithLogger(a.log)}, a.opts.registry...)...)
 	if err != nil {
 		return fmt.Errorf("fakeacr: %w", err)
+	}
+	if n := r.Unrestored(); n > 0 {
+		a.log.Warn("fakeacr: registry storage reopened without some items", "registry", reg.LoginServer, "unrestored", n)
 	}
 	b.created = a.store.Clock().Now().UTC()
 	b.h = r

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/azsim/azsim/api"
+	"github.com/azsim/azsim/fakeacr/internal/ocistore"
 	"github.com/azsim/azsim/internal/middleware/trace"
 	"github.com/azsim/azsim/world"
 )
@@ -97,7 +98,7 @@ func (a *ACR) dataPlane(w http.ResponseWriter, rc *reqCtx) error {
 	if strings.HasPrefix(rc.r.URL.Path, "/acr/v1/") {
 		return a.acrAPI(w, rc, b, nd)
 	}
-	b.h.ServeHTTP(w, rc.r)
+	b.h.ServeHTTP(w, rc.r.WithContext(ocistore.WithPrincipal(rc.r.Context(), rc.principal)))
 	return nil
 }
 
@@ -129,6 +130,7 @@ func (a *ACR) authorizeBearer(rc *reqCtx, nd *need, raw string) error {
 	if err != nil {
 		return challengeError(rc, nd, errInvalidToken, "bearer token rejected: "+err.Error())
 	}
+	rc.principal = c.Sub
 	trace.Annotate(rc.r, func(d *api.Decision) {
 		d.TokenIn, d.PrincipalID = c.JTI, c.Sub
 		d.Facts[api.FactTokenScopes] = scopesOf(*c.Access)
@@ -162,6 +164,7 @@ func (a *ACR) authorizeBasic(rc *reqCtx, nd *need) error {
 		return err
 	}
 	s.annotate(rc)
+	rc.principal = s.sub(rc)
 	if nd == nil {
 		return nil
 	}

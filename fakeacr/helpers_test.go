@@ -119,7 +119,7 @@ type env struct {
 }
 
 // newEnv serves the default world, changed by mutate, plus testWorld.
-func newEnv(t *testing.T, mutate func(w *world.World)) *env {
+func newEnv(t *testing.T, mutate func(w *world.World), opts ...Option) *env {
 	t.Helper()
 	fixtures(t)
 	w := testWorld()
@@ -129,7 +129,7 @@ func newEnv(t *testing.T, mutate func(w *world.World)) *env {
 	clock := world.NewFixedClock(time.Now().UTC().Truncate(time.Second))
 	store, err := world.NewStore(w, clock)
 	require.NoError(t, err)
-	acr, err := New(store, jwtx.StaticKeyring{acrKey}, testVerifier{clock})
+	acr, err := New(store, jwtx.StaticKeyring{acrKey}, testVerifier{clock}, opts...)
 	require.NoError(t, err)
 	srv := httptest.NewUnstartedServer(acr)
 	srv.TLS = &tls.Config{Certificates: []tls.Certificate{serverCert}}

@@ -2,6 +2,7 @@ package fakeacr
 
 import (
 	"errors"
+	"net/http"
 	"testing"
 	"time"
 
@@ -53,4 +54,22 @@ func TestNewReportsEveryMissingDependency(t *testing.T) {
 	}
 	_, err = New(nil, failingKeyring{}, nil)
 	assert.ErrorContains(t, err, `reading key ring "acr": disk on fire`)
+}
+
+// TestUploadSessionLimits: WithUploadSessionLimits bounds the upload
+// sessions of one principal and expires idle ones on the simulated clock.
+func TestUploadSessionLimits(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil, WithUploadSessionLimits(time.Minute, 1))
+	access := e.accessToken(t, azsimacr, e.refreshToken(t, azsimacr, "pusher"), "repository:hello:pull,push")
+	start := func() int {
+		req, err := http.NewRequest(http.MethodPost, "https://"+azsimacr+"/v2/hello/blobs/uploads/", nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+access)
+		return e.do(t, req).status
+	}
+	require.Equal(t, http.StatusAccepted, start())
+	assert.Equal(t, http.StatusTooManyRequests, start(), "one session per principal")
+	e.clock.Advance(2 * time.Minute)
+	assert.Equal(t, http.StatusAccepted, start(), "the idle session expired")
 }

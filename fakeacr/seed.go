@@ -77,24 +77,42 @@ func HelloImage() (v1.Image, error) {
 
 // RandomImage is the image of source "random": layers layers, each a tar
 // holding one file of size pseudo-random bytes drawn from a generator
-// seeded with seed, so the same world yields the same digests.
+// seeded with seed, so the same world yields the same digests. Layer
+// content is generated as it is read, never held in memory, so seeding a
+// large declared layer costs its size in time, not in memory.
 func RandomImage(seed string, layers int, size int64) (v1.Image, error) {
 	var ls []v1.Layer
 	for i := range layers {
 		sum := sha256.Sum256(fmt.Appendf(nil, "%s#%d", seed, i))
-		data := make([]byte, size)
-		_, _ = rand.NewChaCha8(sum).Read(data)
-		layerTar, err := tarOf(fmt.Sprintf("random-%d", i), data, 0o644)
-		if err != nil {
-			return nil, err
-		}
-		layer, err := tarball.LayerFromOpener(opener(layerTar), tarball.WithCompressionLevel(gzip.NoCompression))
+		layer, err := tarball.LayerFromOpener(randomTar(fmt.Sprintf("random-%d", i), sum, size),
+			tarball.WithCompressionLevel(gzip.NoCompression))
 		if err != nil {
 			return nil, err
 		}
 		ls = append(ls, layer)
 	}
 	return imageOf(ls, nil)
+}
+
+// randomTar opens, each time afresh, a tar archive holding one file of
+// size bytes drawn from ChaCha8 seeded with seed, written as it is read.
+func randomTar(name string, seed [32]byte, size int64) tarball.Opener {
+	return func() (io.ReadCloser, error) {
+		pr, pw := io.Pipe()
+		go func() {
+			tw := tar.NewWriter(pw)
+			hdr := &tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o644, Size: size, Format: tar.FormatPAX}
+			err := tw.WriteHeader(hdr)
+			if err == nil {
+				_, err = io.Copy(tw, io.LimitReader(rand.NewChaCha8(seed), size))
+			}
+			if err == nil {
+				err = tw.Close()
+			}
+			pw.CloseWithError(err)
+		}()
+		return pr, nil
+	}
 }
 
 func imageOf(layers []v1.Layer, entrypoint []string) (v1.Image, error) {

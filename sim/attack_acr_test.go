@@ -1,13 +1,19 @@
 package sim_test
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"crypto/tls"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -171,4 +177,135 @@ func TestAttackRegistryBearer(t *testing.T) {
 			assert.Contains(t, h.Get("Www-Authenticate"), w)
 		})
 	}
+}
+
+// registryClient pushes to the default registry over HTTPS as its admin
+// user, or with a bearer token when bearer is set.
+type registryClient struct {
+	t      *testing.T
+	s      *sim.Sim
+	bearer string
+}
+
+func (c registryClient) do(method, path, contentType string, body []byte) (int, http.Header, string) {
+	c.t.Helper()
+	req, err := http.NewRequest(method, "https://azsimacr.azurecr.io"+path, bytes.NewReader(body))
+	require.NoError(c.t, err)
+	if c.bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+c.bearer)
+	} else {
+		req.SetBasicAuth("azsimacr", storagePassword)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := c.s.Client().Do(req)
+	require.NoError(c.t, err, "the server must answer")
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(c.t, err)
+	return resp.StatusCode, resp.Header, string(b)
+}
+
+func (c registryClient) blob(repo string, b []byte) string {
+	c.t.Helper()
+	st, h, body := c.do(http.MethodPost, "/v2/"+repo+"/blobs/uploads/", "", nil)
+	require.Equal(c.t, http.StatusAccepted, st, body)
+	st, _, body = c.do(http.MethodPut, h.Get("Location")+"?digest="+sha256Digest(b), "", b)
+	require.Equal(c.t, http.StatusCreated, st, body)
+	return sha256Digest(b)
+}
+
+func sha256Digest(b []byte) string {
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+func ociManifest(config, layer string) []byte {
+	return fmt.Appendf(nil, `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",`+
+		`"config":{"mediaType":"application/vnd.oci.image.config.v1+json","size":2,"digest":%q},`+
+		`"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","size":5,"digest":%q}]}`, config, layer)
+}
+
+// TestAttackRegistryManifests: manifest pushes ACR refuses are refused by
+// both registry stores with ACR's status and body (protocols.md 3.8), and
+// nothing refused is served.
+func TestAttackRegistryManifests(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []string{"memory", "disk"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			var opts []sim.Option
+			if mode == "disk" {
+				opts = append(opts, sim.WithRegistryStorage(t.TempDir()))
+			}
+			c := registryClient{t: t, s: sim.Start(t, storageWorld(), opts...)}
+			cfg, layer := c.blob("attack", []byte("{}")), c.blob("attack", []byte("layer"))
+			good := ociManifest(cfg, layer)
+			absent := sha256Digest([]byte("never uploaded"))
+			oci := "application/vnd.oci.image.manifest.v1+json"
+			invalid := `{"errors":[{"code":"MANIFEST_INVALID","message":"manifest invalid","detail":{"Reason":{}}}]}` + "\n"
+			for _, a := range []struct {
+				name, ref, contentType string
+				body                   []byte
+				status                 int
+				want                   string
+			}{
+				{"digest in the URL not the body's", sha256Digest([]byte("x")), oci, good, 400,
+					`{"errors":[{"code":"DIGEST_INVALID","message":"provided digest did not match uploaded content","detail":"digest parsing failed"}]}` + "\n"},
+				{"tag of 200 characters", strings.Repeat("a", 200), oci, good, 400,
+					`{"errors":[{"code":"TAG_INVALID","message":"manifest tag did not match URI"}]}` + "\n"},
+				{"tag with a colon", "v1:evil", oci, good, 400, `"code":"DIGEST_INVALID"`},
+				{"body not JSON", "v1", oci, []byte("<html>"), 400, invalid},
+				{"sent as text/plain", "v1", "text/plain", good, 400, invalid},
+				{"layer never uploaded", "v1", oci, ociManifest(cfg, absent), 400,
+					`{"errors":[{"code":"MANIFEST_BLOB_UNKNOWN","message":"blob unknown to registry","detail":"` + absent + `"}]}` + "\n"},
+				{"index naming an absent manifest", "v1", "application/vnd.oci.image.index.v1+json",
+					fmt.Appendf(nil, `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":%q,"size":9,"digest":%q}]}`, oci, absent),
+					400, `"code":"MANIFEST_BLOB_UNKNOWN","message":"blob unknown to registry","detail":"` + absent + `"`},
+				{"5 MiB manifest", "v1", oci, bytes.Repeat([]byte(" "), 5<<20), 413, `"code":"MANIFEST_INVALID"`},
+				{"48 MiB manifest", "v1", oci, bytes.Repeat([]byte(" "), 48<<20), 413, `"code":"MANIFEST_INVALID"`},
+			} {
+				t.Run(a.name, func(t *testing.T) {
+					st, h, body := c.do(http.MethodPut, "/v2/attack/manifests/"+a.ref, a.contentType, a.body)
+					assert.Equal(t, a.status, st, body)
+					assert.Equal(t, "application/json; charset=utf-8", h.Get("Content-Type"))
+					if strings.HasPrefix(a.want, "{") {
+						assert.Equal(t, a.want, body)
+					} else {
+						assert.Contains(t, body, a.want)
+					}
+				})
+			}
+			st, _, _ := c.do(http.MethodGet, "/v2/attack/manifests/"+sha256Digest([]byte("x")), "", nil)
+			assert.Equal(t, http.StatusNotFound, st, "nothing is served under a digest the body does not have")
+			st, _, body := c.do(http.MethodPut, "/v2/attack/manifests/v1", oci, good)
+			assert.Equal(t, http.StatusCreated, st, "control: %s", body)
+		})
+	}
+}
+
+// TestAttackRegistryUploadSessions: upload sessions one principal never
+// finishes do not deny uploads to others, and expire when idle on the
+// simulated clock.
+func TestAttackRegistryUploadSessions(t *testing.T) {
+	t.Parallel()
+	s := sim.Start(t, storageWorld(), sim.WithRegistryStorage(t.TempDir()))
+	k := newAttackKit(t, s)
+	admin := registryClient{t: t, s: s}
+	other := registryClient{t: t, s: s, bearer: mintACR(t, k, k.loginServer, "access_token",
+		"access", []map[string]any{{"type": "repository", "name": "hello", "actions": []string{"pull", "push"}}})}
+	for i := range 64 {
+		st, _, body := admin.do(http.MethodPost, "/v2/hello/blobs/uploads/", "", nil)
+		require.Equal(t, http.StatusAccepted, st, "session %d: %s", i, body)
+	}
+	st, _, body := admin.do(http.MethodPost, "/v2/hello/blobs/uploads/", "", nil)
+	assert.Equal(t, http.StatusTooManyRequests, st)
+	assert.Equal(t, `{"errors":[{"code":"TOOMANYREQUESTS","message":"Too many requests. Please visit https://aka.ms/acr/skus#sku-feature-matrix to view limits of all service tiers."}]}`+"\n", body)
+	st, _, body = other.do(http.MethodPost, "/v2/hello/blobs/uploads/", "", nil)
+	assert.Equal(t, http.StatusAccepted, st, "another principal still uploads: %s", body)
+
+	s.Store.Clock().Advance(16 * time.Minute)
+	st, _, body = admin.do(http.MethodPost, "/v2/hello/blobs/uploads/", "", nil)
+	assert.Equal(t, http.StatusAccepted, st, "idle sessions expired: %s", body)
 }

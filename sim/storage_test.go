@@ -13,6 +13,9 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/stretchr/testify/assert"
@@ -155,3 +158,63 @@ func TestRegistryStorageUploads(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// TestRegistryStorageReopensAfterIndexWorkflows: with registry storage a
+// simulator always starts again, after a graceful stop or none (the state
+// kill -9 leaves), on what ordinary index workflows leave: an index whose
+// child tag was overwritten, a nested index whose outer tag sorts before
+// the inner one. Everything pushed is served after the restart.
+func TestRegistryStorageReopensAfterIndexWorkflows(t *testing.T) {
+	t.Parallel()
+	for _, graceful := range []bool{true, false} {
+		t.Run(map[bool]string{true: "after Close", false: "without Close"}[graceful], func(t *testing.T) {
+			t.Parallel()
+			stateDir, storage := t.TempDir(), t.TempDir()
+			start := func() *sim.Sim {
+				s, err := sim.New(sim.WithWorld(storageWorld()), sim.WithStateDir(stateDir), sim.WithRegistryStorage(storage),
+					sim.WithHTTPSAddr("127.0.0.1:0"), sim.WithIMDSAddr("127.0.0.1:0"), sim.WithAdminAddr("127.0.0.1:0"))
+				require.NoError(t, err)
+				require.NoError(t, s.Start(context.Background()))
+				t.Cleanup(s.Close)
+				return s
+			}
+			auth := remote.WithAuth(&authn.Basic{Username: "azsimacr", Password: storagePassword})
+			ref := func(s string) name.Reference {
+				r, err := name.ParseReference("azsimacr.azurecr.io/team/multi:" + s)
+				require.NoError(t, err)
+				return r
+			}
+			img1, err := random.Image(1<<10, 1)
+			require.NoError(t, err)
+			img2, err := random.Image(1<<10, 1)
+			require.NoError(t, err)
+			inner := mutate.AppendManifests(empty.Index, mutate.IndexAddendum{Add: img1})
+			outer := mutate.AppendManifests(empty.Index, mutate.IndexAddendum{Add: inner})
+
+			s1 := start()
+			tr := remote.WithTransport(s1.Transport())
+			require.NoError(t, remote.Write(ref("child"), img1, tr, auth))
+			require.NoError(t, remote.WriteIndex(ref("b-inner"), inner, tr, auth))
+			require.NoError(t, remote.WriteIndex(ref("a-outer"), outer, tr, auth))
+			require.NoError(t, remote.Write(ref("child"), img2, tr, auth), "the child's tag moves on")
+			if graceful {
+				s1.Close()
+			}
+
+			s2 := start()
+			tr = remote.WithTransport(s2.Transport())
+			for tag, want := range map[string]interface{ Digest() (v1.Hash, error) }{"child": img2, "b-inner": inner, "a-outer": outer} {
+				d, err := want.Digest()
+				require.NoError(t, err)
+				got, err := remote.Head(ref(tag), tr, auth)
+				require.NoError(t, err, tag)
+				assert.Equal(t, d, got.Digest, tag)
+			}
+			idx, err := remote.Index(ref("a-outer"), tr, auth)
+			require.NoError(t, err)
+			im, err := idx.IndexManifest()
+			require.NoError(t, err)
+			require.Len(t, im.Manifests, 1)
+		})
+	}
+}

@@ -6,12 +6,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -86,37 +84,58 @@ func (d *diskStore) Get(_ context.Context, _ string, h v1.Hash) (io.ReadCloser, 
 // is h.
 func (d *diskStore) Put(_ context.Context, _ string, h v1.Hash, rc io.ReadCloser) error {
 	defer rc.Close()
-	p, err := d.blobPath(h)
-	if err != nil {
+	if _, err := d.blobPath(h); err != nil {
 		return fmt.Errorf("unsupported digest %s", h)
 	}
-	f, err := os.CreateTemp(filepath.Join(d.root, "uploads"), "put-*")
+	sk, err := d.create()
 	if err != nil {
 		return err
 	}
-	u := &upload{f: f, h: sha256.New()}
+	u := &upload{sink: sk, h: sha256.New()}
 	if _, err := u.append(rc); err != nil {
-		u.discard()
+		sk.discard()
 		return err
 	}
-	return d.commit(u, h, p)
-}
-
-// commit checks the upload's digest, syncs it and renames it to p.
-func (d *diskStore) commit(u *upload, h v1.Hash, p string) error {
 	if got := hex.EncodeToString(u.h.Sum(nil)); got != h.Hex {
-		u.discard()
+		sk.discard()
 		return errDigestMismatch
 	}
-	err := u.f.Sync()
-	if cerr := u.f.Close(); err == nil {
+	return d.commit(sk, h)
+}
+
+// fileSink is an upload session's temporary file.
+type fileSink struct{ *os.File }
+
+func (f fileSink) discard() {
+	_ = f.Close()
+	_ = os.Remove(f.Name())
+}
+
+// create implements sessionStore: a temporary file under uploads/.
+func (d *diskStore) create() (sink, error) {
+	f, err := os.CreateTemp(filepath.Join(d.root, "uploads"), "upload-*")
+	if err != nil {
+		return nil, err
+	}
+	return fileSink{f}, nil
+}
+
+// commit implements sessionStore: the file is synced and renamed to the
+// blob's path.
+func (d *diskStore) commit(s sink, h v1.Hash) error {
+	f := s.(fileSink)
+	p, err := d.blobPath(h)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(u.f.Name(), p)
+		err = os.Rename(f.Name(), p)
 	}
 	if err != nil {
-		_ = os.Remove(u.f.Name())
+		_ = os.Remove(f.Name())
 	}
 	return err
 }
@@ -131,22 +150,3 @@ func (d *diskStore) Delete(_ context.Context, _ string, h v1.Hash) error {
 }
 
 var errDigestMismatch = errors.New("digest mismatch")
-
-// upload is a blob upload in progress, on disk, hashed as it arrives.
-type upload struct {
-	mu sync.Mutex
-	f  *os.File
-	h  hash.Hash
-	n  int64
-}
-
-func (u *upload) append(r io.Reader) (int64, error) {
-	n, err := io.Copy(io.MultiWriter(u.f, u.h), r)
-	u.n += n
-	return n, err
-}
-
-func (u *upload) discard() {
-	_ = u.f.Close()
-	_ = os.Remove(u.f.Name())
-}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,23 +28,26 @@ func (d *diskStore) saveLink(key string) error {
 
 func (d *diskStore) deleteLink(key string) { _ = os.Remove(d.linkFile(key)) }
 
-func (d *diskStore) loadLinks() (map[string]bool, error) {
+// loadLinks reads the repository links; unreadable ones are logged and
+// skipped (the blob is then unknown in that repository).
+func (d *diskStore) loadLinks(log *slog.Logger) map[string]bool {
+	links := map[string]bool{}
 	ents, err := os.ReadDir(filepath.Join(d.root, "links"))
 	if err != nil {
-		return nil, err
+		log.Warn("registry storage: reading links", "error", err)
 	}
-	links := map[string]bool{}
 	for _, e := range ents {
 		if strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
 		b, err := os.ReadFile(filepath.Join(d.root, "links", e.Name()))
 		if err != nil {
-			return nil, err
+			log.Warn("registry storage: skipping an unreadable link", "file", e.Name(), "error", err)
+			continue
 		}
 		links[string(b)] = true
 	}
-	return links, nil
+	return links
 }
 
 // linkedBlobs links blobs to the repositories they were uploaded to: a

@@ -4,16 +4,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
 
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
-
-// maxManifestBytes bounds a stored manifest (ACR's limit is 4 MiB).
-const maxManifestBytes = 4 << 20
 
 // storedManifest is one manifests/ file.
 type storedManifest struct {
@@ -38,24 +35,25 @@ func (d *diskStore) saveManifest(m storedManifest) error {
 
 func (d *diskStore) deleteManifest(repo, ref string) { _ = os.Remove(d.manifestFile(repo, ref)) }
 
-func (d *diskStore) loadManifests() ([]storedManifest, error) {
-	files, err := filepath.Glob(filepath.Join(d.root, "manifests", "*.json"))
-	if err != nil {
-		return nil, err
-	}
-	var out []storedManifest
+// loadManifests reads the stored manifests; files that cannot be read are
+// skipped and counted in bad (a store always reopens).
+func (d *diskStore) loadManifests(log *slog.Logger) (out []storedManifest, bad int) {
+	files, _ := filepath.Glob(filepath.Join(d.root, "manifests", "*.json"))
 	for _, f := range files {
 		b, err := os.ReadFile(f)
-		if err != nil {
-			return nil, err
-		}
 		var m storedManifest
-		if err := json.Unmarshal(b, &m); err != nil {
-			return nil, fmt.Errorf("stored manifest %s: %w", f, err)
+		if err == nil {
+			err = json.Unmarshal(b, &m)
+		}
+		if err != nil {
+			log.Warn("registry storage: skipping an unreadable manifest", "file", f, "error", err)
+			bad++
+			continue
 		}
 		out = append(out, m)
 	}
-	// Images before indexes (an index needs its children), then by name.
+	// Images before indexes, then by name; replay retries what needs a
+	// manifest restored later.
 	sort.SliceStable(out, func(i, j int) bool {
 		ii, ij := types.MediaType(out[i].ContentType).IsIndex(), types.MediaType(out[j].ContentType).IsIndex()
 		if ii != ij {
@@ -63,7 +61,7 @@ func (d *diskStore) loadManifests() ([]storedManifest, error) {
 		}
 		return out[i].Repository+out[i].Reference < out[j].Repository+out[j].Reference
 	})
-	return out, nil
+	return out, bad
 }
 
 // writeFileAtomic writes a small file by temporary file, fsync and rename.

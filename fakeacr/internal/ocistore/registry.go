@@ -23,15 +23,21 @@ type BlobStore interface {
 // Registry is the OCI registry of one login server, an http.Handler for the
 // distribution API (/v2/...).
 type Registry struct {
-	h http.Handler
+	h          http.Handler
+	unrestored int
 }
 
 // Open returns the registry of loginServer: kept on disk under
 // dir/<login server>/ and restored from there when dir is not empty, in
-// memory otherwise.
-func Open(ctx context.Context, dir, loginServer string) (*Registry, error) {
+// memory otherwise. A disk store always reopens: what cannot be restored is
+// logged and counted (Unrestored), the rest is served.
+func Open(ctx context.Context, dir, loginServer string, opts ...Option) (*Registry, error) {
+	o := buildOptions(opts)
 	var (
-		store BlobStore
+		store interface {
+			BlobStore
+			sessionStore
+		}
 		disk  *diskStore
 		links = map[string]bool{}
 		err   error
@@ -39,10 +45,10 @@ func Open(ctx context.Context, dir, loginServer string) (*Registry, error) {
 	if dir != "" {
 		if disk, err = newDiskStore(dir, loginServer); err == nil {
 			store = disk
-			links, err = disk.loadLinks()
+			links = disk.loadLinks(o.log)
 		}
 	} else {
-		store = registry.NewInMemoryBlobHandler().(BlobStore)
+		store = newMemStore()
 	}
 	if err != nil {
 		return nil, fmt.Errorf("blob store for %s: %w", loginServer, err)
@@ -50,15 +56,24 @@ func Open(ctx context.Context, dir, loginServer string) (*Registry, error) {
 	blobs := &linkedBlobs{BlobStore: store, links: links, disk: disk}
 	var h http.Handler = registry.New(registry.Logger(log.New(io.Discard, "", 0)),
 		registry.WithBlobHandler(blobs), registry.WithReferrersSupport(true))
+	reg := &Registry{}
 	if disk != nil {
-		p := &persistent{next: h, disk: disk, blobs: blobs, uploads: map[string]*upload{}}
-		if err := p.replay(ctx); err != nil {
-			return nil, fmt.Errorf("%s: %w", loginServer, err)
+		p := &persistent{next: h, disk: disk, log: o.log}
+		if reg.unrestored = p.replay(ctx); reg.unrestored > 0 {
+			o.log.Warn("registry storage: reopened with items that could not be restored",
+				"registry", loginServer, "unrestored", reg.unrestored)
 		}
 		h = p
 	}
-	return &Registry{h: withRepository(h)}, nil
+	h = &sessions{next: h, store: store, blobs: blobs, opts: o, byID: map[string]*upload{}}
+	h = &gate{next: h, blobs: blobs}
+	reg.h = withRepository(h)
+	return reg, nil
 }
+
+// Unrestored is how many stored items (manifests, links) could not be
+// restored when the registry was opened.
+func (r *Registry) Unrestored() int { return r.unrestored }
 
 // ServeHTTP serves the distribution API.
 func (r *Registry) ServeHTTP(w http.ResponseWriter, req *http.Request) { r.h.ServeHTTP(w, req) }

@@ -3,19 +3,39 @@ package ocistore
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"strings"
 )
 
+// persistent wraps a backend handler kept on disk: manifest pushes and
+// deletes it accepted are recorded, and replayed at start.
+type persistent struct {
+	next http.Handler
+	disk *diskStore
+	log  *slog.Logger
+}
+
+func (p *persistent) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	segs := strings.Split(strings.TrimPrefix(r.URL.Path, "/v2/"), "/")
+	n := len(segs)
+	if n >= 3 && segs[n-2] == "manifests" && (r.Method == http.MethodPut || r.Method == http.MethodDelete) {
+		p.manifest(w, r, strings.Join(segs[:n-2], "/"), segs[n-1])
+		return
+	}
+	p.next.ServeHTTP(w, r)
+}
+
 // manifest records manifest pushes and deletes that pkg/registry accepted.
+// A push by tag is recorded under its digest too, as pkg/registry keeps
+// it: an index naming it by digest still restores after the tag moves.
 func (p *persistent) manifest(w http.ResponseWriter, r *http.Request, repo, ref string) {
 	var body []byte
 	if r.Method == http.MethodPut {
 		var err error
-		body, err = io.ReadAll(io.LimitReader(r.Body, maxManifestBytes+1))
-		if err != nil || len(body) > maxManifestBytes {
-			regError(w, http.StatusRequestEntityTooLarge, "MANIFEST_INVALID", "manifest too large or unreadable")
+		if body, err = io.ReadAll(r.Body); err != nil {
+			regError(w, http.StatusBadRequest, "MANIFEST_INVALID", "manifest unreadable")
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
@@ -26,32 +46,53 @@ func (p *persistent) manifest(w http.ResponseWriter, r *http.Request, repo, ref 
 	case r.Method == http.MethodPut && sw.status == http.StatusCreated:
 		// The push is answered already; if recording fails, only the next
 		// restart lacks the manifest.
-		_ = p.disk.saveManifest(storedManifest{Repository: repo, Reference: ref,
-			ContentType: r.Header.Get("Content-Type"), Body: body})
+		m := storedManifest{Repository: repo, Reference: ref, ContentType: r.Header.Get("Content-Type"), Body: body}
+		if err := p.disk.saveManifest(m); err != nil {
+			p.log.Warn("registry storage: recording a manifest", "repository", repo, "reference", ref, "error", err)
+		}
+		if d := sw.Header().Get("Docker-Content-Digest"); d != "" && d != ref {
+			m.Reference = d
+			_ = p.disk.saveManifest(m)
+		}
 	case r.Method == http.MethodDelete && sw.status == http.StatusAccepted:
 		p.disk.deleteManifest(repo, ref)
 	}
 }
 
-// replay puts the stored manifests back into the backend at start.
-func (p *persistent) replay(ctx context.Context) error {
-	ms, err := p.disk.loadManifests()
-	if err != nil {
-		return err
+// replay puts the stored manifests back into the backend at start, in as
+// many passes as indexes need their children first. What cannot be
+// restored (a file unreadable, an index whose child is gone) is logged and
+// counted; the rest is served.
+func (p *persistent) replay(ctx context.Context) (unrestored int) {
+	ms, bad := p.disk.loadManifests(p.log)
+	for len(ms) > 0 {
+		var retry []storedManifest
+		for _, m := range ms {
+			if st := p.restore(ctx, m); st != http.StatusCreated {
+				retry = append(retry, m)
+			}
+		}
+		if len(retry) == len(ms) {
+			break
+		}
+		ms = retry
 	}
 	for _, m := range ms {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPut, "/v2/"+m.Repository+"/manifests/"+m.Reference, bytes.NewReader(m.Body))
-		if err != nil {
-			return err
-		}
-		req.Header.Set("Content-Type", m.ContentType)
-		rec := &statusRecorder{ResponseWriter: discardWriter{h: http.Header{}}}
-		p.next.ServeHTTP(rec, withRepoContext(req))
-		if rec.status != http.StatusCreated {
-			return fmt.Errorf("restoring manifest %s:%s: status %d", m.Repository, m.Reference, rec.status)
-		}
+		p.log.Warn("registry storage: a manifest could not be restored", "repository", m.Repository,
+			"reference", m.Reference, "status", p.restore(ctx, m))
 	}
-	return nil
+	return bad + len(ms)
+}
+
+func (p *persistent) restore(ctx context.Context, m storedManifest) int {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, "/v2/"+m.Repository+"/manifests/"+m.Reference, bytes.NewReader(m.Body))
+	if err != nil {
+		return http.StatusBadRequest
+	}
+	req.Header.Set("Content-Type", m.ContentType)
+	rec := &statusRecorder{ResponseWriter: discardWriter{h: http.Header{}}}
+	p.next.ServeHTTP(rec, withRepoContext(req))
+	return rec.status
 }
 
 type statusRecorder struct {
