@@ -239,7 +239,7 @@ func TestAttackRegistryManifests(t *testing.T) {
 			if mode == "disk" {
 				opts = append(opts, sim.WithRegistryStorage(t.TempDir()))
 			}
-			c := registryClient{t: t, s: sim.Start(t, storageWorld(), opts...)}
+			c := registryClient{t: t, s: simtest.Start(t, storageWorld(), opts...)}
 			cfg, layer := c.blob("attack", []byte("{}")), c.blob("attack", []byte("layer"))
 			good := ociManifest(cfg, layer)
 			absent := sha256Digest([]byte("never uploaded"))
@@ -290,7 +290,7 @@ func TestAttackRegistryManifests(t *testing.T) {
 // simulated clock.
 func TestAttackRegistryUploadSessions(t *testing.T) {
 	t.Parallel()
-	s := sim.Start(t, storageWorld(), sim.WithRegistryStorage(t.TempDir()))
+	s := simtest.Start(t, storageWorld(), sim.WithRegistryStorage(t.TempDir()))
 	k := newAttackKit(t, s)
 	admin := registryClient{t: t, s: s}
 	other := registryClient{t: t, s: s, bearer: mintACR(t, k, k.loginServer, "access_token",
@@ -305,7 +305,7 @@ func TestAttackRegistryUploadSessions(t *testing.T) {
 	st, _, body = other.do(http.MethodPost, "/v2/hello/blobs/uploads/", "", nil)
 	assert.Equal(t, http.StatusAccepted, st, "another principal still uploads: %s", body)
 
-	s.Store.Clock().Advance(16 * time.Minute)
+	s.World().Clock().Advance(16 * time.Minute)
 	st, _, body = admin.do(http.MethodPost, "/v2/hello/blobs/uploads/", "", nil)
 	assert.Equal(t, http.StatusAccepted, st, "idle sessions expired: %s", body)
 }
