@@ -172,3 +172,22 @@ func TestHintDescribesTheWorldThatRefused(t *testing.T) {
 	assert.Contains(t, refused.Hint.Text, "cluster's system-assigned identity 'aks1' but the pull used the kubelet identity 'aks1-agentpool'")
 	assert.NotEmpty(t, refused.Facts[api.FactExplainedBy], "explained by the token request of its flow")
 }
+
+// A clock set back (as the kind target does before each scenario) makes the
+// times it once jumped over current again: a token minted there by azsim's
+// issuer and then outlived is expired, not from another clock.
+func TestExpiredAfterClockReset(t *testing.T) {
+	t.Parallel()
+	t0 := time.Now().Truncate(time.Second)
+	clock := world.NewFixedClock(t0)
+	s := simtest.Start(t, nil, sim.WithClock(clock))
+	clock.Advance(3 * time.Hour)
+	clock.Set(t0.Add(time.Second))
+	tok := saToken(t, s, "default", "app-puller")
+	clock.Advance(2 * time.Hour)
+	resp, body := postToken(t, s, tenantID(s), assertionForm(principal(t, s, "app-puller").ClientID, tok))
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode, string(body))
+	d := lastEntra(t, s)
+	require.NotNil(t, d.Hint)
+	assert.Equal(t, "expired-sa-token", d.Hint.Pitfall)
+}

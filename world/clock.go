@@ -24,7 +24,8 @@ type SimClock struct {
 	skipped []span
 }
 
-// span is a half-open interval of simulated time.
+// span is an open interval of simulated time: from was now before the
+// jump and to is now after it; only the times between were never now.
 type span struct{ from, to time.Time }
 
 // maxSkipped bounds the skipped spans a clock remembers.
@@ -84,9 +85,20 @@ func (c *SimClock) nowLocked() time.Time {
 	return c.wall().Add(c.offset)
 }
 
-// jumped remembers a forward move from before to after.
+// jumped remembers a forward move from before to after. A move back to
+// after forgets what it skipped from after on: those times are seen again.
 func (c *SimClock) jumped(before, after time.Time) {
 	if !after.After(before) {
+		kept := c.skipped[:0]
+		for _, s := range c.skipped {
+			if s.from.Before(after) {
+				if s.to.After(after) {
+					s.to = after
+				}
+				kept = append(kept, s)
+			}
+		}
+		c.skipped = kept
 		return
 	}
 	c.skipped = append(c.skipped, span{before, after})
@@ -103,7 +115,7 @@ func (c *SimClock) Skipped(t time.Time) bool {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	for _, s := range c.skipped {
-		if !t.Before(s.from) && t.Before(s.to) {
+		if t.After(s.from) && t.Before(s.to) {
 			return true
 		}
 	}
