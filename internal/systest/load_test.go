@@ -2,6 +2,7 @@ package systest
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"slices"
@@ -12,6 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -57,7 +62,7 @@ func TestLoadMixedFlows(t *testing.T) {
 	require.NoError(t, err)
 	hello := id.loginServer + "/hello:v1"
 
-	type tally struct{ ok, denied, fiveXX, unexpected, transport atomic.Int64 }
+	type tally struct{ ok, pushed, denied, fiveXX, unexpected, transport atomic.Int64 }
 	var n tally
 	var firstMu sync.Mutex
 	var first []string
@@ -86,8 +91,13 @@ func TestLoadMixedFlows(t *testing.T) {
 				switch (w + i) % 10 {
 				case 0, 1, 2, 3:
 					err = federatedPull(c, id, sa, hello, "hello")
-				case 4, 5, 6, 7:
+				case 4, 5, 6:
 					err = vmssPull(c, id, hello, "hello")
+				case 7:
+					// A push with the admin user, under a tag of its own.
+					if err = pushSmall(c, fmt.Sprintf("%s/load/w%d:i%d", id.loginServer, w, i)); err == nil {
+						n.pushed.Add(1)
+					}
 				case 8:
 					// Anonymous ping: the bearer challenge (401) is expected.
 					expectDeny = true
@@ -142,8 +152,8 @@ loop:
 	wg.Wait()
 	third := len(rss) / 3
 	early, late := slices.Max(rss[:max(third, 1)]), slices.Max(rss[len(rss)-max(third, 1):])
-	t.Logf("%d clients for %s: %d flows ok (%.0f/s), %d expected denials, %d 5xx, %d unexpected, %d transport errors; RSS early %.0f MiB, late %.0f MiB, max %.0f MiB",
-		clients, dur, n.ok.Load(), float64(n.ok.Load())/dur.Seconds(), n.denied.Load(), n.fiveXX.Load(), n.unexpected.Load(),
+	t.Logf("%d clients for %s: %d flows ok (%.0f/s) of which %d pushes, %d expected denials, %d 5xx, %d unexpected, %d transport errors; RSS early %.0f MiB, late %.0f MiB, max %.0f MiB",
+		clients, dur, n.ok.Load(), float64(n.ok.Load())/dur.Seconds(), n.pushed.Load(), n.denied.Load(), n.fiveXX.Load(), n.unexpected.Load(),
 		n.transport.Load(), early, late, slices.Max(rss))
 	for _, f := range first {
 		t.Log(f)
@@ -153,5 +163,20 @@ loop:
 	assert.Zero(t, n.transport.Load(), "no transport errors")
 	assert.Positive(t, n.ok.Load())
 	assert.Positive(t, n.denied.Load())
+	assert.Positive(t, n.pushed.Load())
 	assert.LessOrEqual(t, late, early*1.5+32, "memory is stable: no growth with the number of requests")
+}
+
+// pushSmall pushes a 16 KiB single-layer image to ref with the admin user.
+func pushSmall(c *http.Client, ref string) error {
+	img, err := random.Image(16<<10, 1)
+	if err != nil {
+		return err
+	}
+	tag, err := name.ParseReference(ref)
+	if err != nil {
+		return err
+	}
+	return remote.Write(tag, img, remote.WithTransport(c.Transport),
+		remote.WithAuth(&authn.Basic{Username: "azsimacr", Password: adminPassword}))
 }
