@@ -94,20 +94,13 @@ func TestFederatedCredentialsConsidered(t *testing.T) {
 func kubeletPull(t *testing.T, s *sim.Sim) int {
 	t.Helper()
 	c := s.Client()
-	req, err := http.NewRequest(http.MethodGet, "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://containerregistry.azure.net", nil)
-	require.NoError(t, err)
-	req.Header.Set("Metadata", "true")
-	var tok struct {
-		AccessToken  string `json:"access_token"`
-		RefreshToken string `json:"refresh_token"`
-	}
-	decodeOK(t, c, req, &tok)
 	const reg = "https://azsimacr.azurecr.io"
-	form := url.Values{"grant_type": {"access_token"}, "service": {"azsimacr.azurecr.io"}, "access_token": {tok.AccessToken}}
-	decodeOK(t, c, postFormRequest(t, reg+"/oauth2/exchange", form), &tok)
-	form = url.Values{"grant_type": {"refresh_token"}, "service": {"azsimacr.azurecr.io"}, "scope": {"repository:hello:pull"}, "refresh_token": {tok.RefreshToken}}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	form := url.Values{"grant_type": {"refresh_token"}, "service": {"azsimacr.azurecr.io"}, "scope": {"repository:hello:pull"}, "refresh_token": {acrRefreshToken(t, s)}}
 	decodeOK(t, c, postFormRequest(t, reg+"/oauth2/token", form), &tok)
-	req, err = http.NewRequest(http.MethodGet, reg+"/v2/hello/manifests/v1", nil)
+	req, err := http.NewRequest(http.MethodGet, reg+"/v2/hello/manifests/v1", nil)
 	require.NoError(t, err)
 	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
 	req.Header.Set("Accept", "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json")
