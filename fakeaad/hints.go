@@ -95,9 +95,10 @@ func (e *Entra) windowHint(c *assertionClaims) *api.Hint {
 	if c.Exp != nil {
 		exp = c.Exp.UTC().Format(time.RFC3339)
 	}
-	// iat has whole seconds: a token issued in the second the clock jumped
-	// counts as issued before the jump.
-	if c.Iat != nil && e.store.Clock().Skipped(c.Iat.Time) {
+	// A token issued within clockTolerance after the jump started counts
+	// as issued before it: an issuer on the same host differs from the
+	// simulated clock by less (whole-second iat, a reset to a whole second).
+	if c.Iat != nil && e.store.Clock().Skipped(c.Iat.Add(-clockTolerance)) {
 		now := e.now().UTC().Format(time.RFC3339)
 		return &api.Hint{Pitfall: "simulated-clock-ahead", Fix: "set the simulated clock back (POST /api/clock {\"set\": ...})",
 			Text: fmt.Sprintf("the simulated clock (%s) is ahead of the clock of the issuer that minted this token at %s (exp %s): the token is fresh for its issuer; move the simulated clock back, or mint the token after moving it with azsim's issuer", now, c.Iat.UTC().Format(time.RFC3339), exp)}
@@ -105,6 +106,10 @@ func (e *Entra) windowHint(c *assertionClaims) *api.Hint {
 	return &api.Hint{Pitfall: "expired-sa-token", Fix: "re-read AZURE_FEDERATED_TOKEN_FILE for every exchange",
 		Text: fmt.Sprintf("the service-account token expired (exp %s) or is not valid yet; projected tokens are refreshed by the kubelet: re-read AZURE_FEDERATED_TOKEN_FILE instead of caching the token", exp)}
 }
+
+// clockTolerance is how far an issuer's clock may differ from the
+// simulated one before a token counts as minted on another clock.
+const clockTolerance = 5 * time.Second
 
 func keyRotatedHint(kid, iss string) *api.Hint {
 	return &api.Hint{Pitfall: "issuer-key-rotated", Scope: iss, Fix: "request a fresh service-account token",
