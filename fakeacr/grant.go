@@ -168,8 +168,8 @@ func catalogHeld(rc *reqCtx, s subject) bool {
 // repository action denied, the hint derived from them.
 func grant(rc *reqCtx, s subject, scopes []Scope) []Access {
 	out := []Access{}
-	g := grantNotes{}
-	for _, sc := range scopes {
+	g := grantNotes{hinted: -1}
+	for i, sc := range scopes {
 		e := Access{Type: sc.Type, Name: sc.Name, Actions: []string{}}
 		switch {
 		case sc.Type == typeRepository:
@@ -182,7 +182,9 @@ func grant(rc *reqCtx, s subject, scopes []Scope) []Access {
 					}
 				}
 				if req != actionAll && !slices.Contains(acts, req) {
-					g.deny(sc.Type+":"+sc.Name+":"+req, func() *api.Hint { return rbacHint(rc, s, sc.Name, req, wg) })
+					if g.deny(sc.Type+":"+sc.Name+":"+req, func() *api.Hint { return rbacHint(rc, s, sc.Name, req, wg) }) {
+						g.hinted = i
+					}
 				}
 			}
 			g.considered = append(g.considered, considered(rc, wg)...)
@@ -206,15 +208,19 @@ type grantNotes struct {
 	denied, why []string
 	considered  []api.Considered
 	hint        *api.Hint
+	// hinted is the index of the scope the hint explains (-1: none).
+	hinted int
 }
 
 // deny records a denied scope; the first denial with an explanation gives
-// the decision its hint.
-func (g *grantNotes) deny(scope string, explain func() *api.Hint) {
+// the decision its hint (deny reports whether this one did).
+func (g *grantNotes) deny(scope string, explain func() *api.Hint) bool {
 	g.denied = append(g.denied, scope)
 	if g.hint == nil && explain != nil {
 		g.hint = explain()
+		return g.hint != nil
 	}
+	return false
 }
 
 func considered(rc *reqCtx, g world.Grant) []api.Considered {
@@ -233,6 +239,10 @@ func annotateGrant(rc *reqCtx, scopes []Scope, granted []Access, g grantNotes) {
 	trace.Annotate(rc.r, func(d *api.Decision) {
 		d.Resource = strings.Join(req, " ")
 		for i, sc := range scopes {
+			// The facts name the repository the hint explains, else the first.
+			if g.hinted >= 0 && i != g.hinted {
+				continue
+			}
 			if sc.Type == typeRepository {
 				d.Facts[api.FactRepository] = sc.Name
 				d.Facts[api.FactActions] = strings.Join(sc.Actions, ",")

@@ -102,3 +102,22 @@ func TestHintOutlivesWorldChange(t *testing.T) {
 	assert.Equal(t, http.StatusOK, r.status)
 	assert.Equal(t, tok.Hint, log.Recent(0)[1].Hint, "the earlier decision's hint is unchanged")
 }
+
+// A token request for several repositories records the facts of the
+// repository its hint explains, so the flow's later refusal finds it.
+func TestTraceFactsFollowTheHint(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	log := trace.NewLog(100)
+	e.srv.Config.Handler = trace.Middleware(api.ServiceACR, e.clock, log)(e.acr)
+	rt := e.refreshToken(t, "abacacr.azurecr.io", "abac-reader")
+	_ = e.accessToken(t, "abacacr.azurecr.io", rt, "repository:hello:pull", "repository:secret/tool:pull")
+	ds := log.Recent(0)
+	require.Len(t, ds, 2)
+	tok := ds[1]
+	require.NotNil(t, tok.Hint)
+	assert.Equal(t, "abac-registry", tok.Hint.Pitfall)
+	assert.Contains(t, tok.Hint.Text, `repository "secret/tool"`)
+	assert.Equal(t, "secret/tool", tok.Facts[api.FactRepository], "the facts of the denied repository, not of the first")
+	assert.Equal(t, "", tok.Facts[api.FactGranted])
+}

@@ -103,14 +103,25 @@ func (s *Sim) postClock(w http.ResponseWriter, r *http.Request) {
 		adminError(w, http.StatusBadRequest, fmt.Errorf("clock request: %w", err))
 		return
 	}
-	prev := s.opts.clock.State()
-	move(s.opts.clock)
-	if err := s.saveClock(); err != nil {
-		s.opts.clock.Restore(prev)
+	if err := s.moveClock(move); err != nil {
 		adminError(w, http.StatusInternalServerError, fmt.Errorf("clock request: saving the clock: %w", err))
 		return
 	}
 	s.getClock(w, r)
+}
+
+// moveClock moves the clock and saves it, one move at a time; a move that
+// cannot be saved is undone.
+func (s *Sim) moveClock(move func(*world.SimClock)) error {
+	s.clockMu.Lock()
+	defer s.clockMu.Unlock()
+	prev := s.opts.clock.State()
+	move(s.opts.clock)
+	if err := s.saveClock(); err != nil {
+		s.opts.clock.Restore(prev)
+		return err
+	}
+	return nil
 }
 
 // clockMove checks a clock request and returns the move it asks for.

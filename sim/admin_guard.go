@@ -100,3 +100,9 @@ func isWriteType(mt string) bool {
 	}
 	return strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")
 }
+
+// isYAML reports whether a Content-Type declares YAML.
+func isYAML(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && (mt == "application/yaml" || mt == "application/x-yaml" || mt == "text/yaml")
+}

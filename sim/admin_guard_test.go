@@ -115,3 +115,17 @@ func TestWorldReadsRedactSecrets(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, body)
 	assert.NotContains(t, body, "s3cr3t-value", "the answer of a write is redacted too")
 }
+
+// An object posted as YAML is read as YAML, as in a world file.
+func TestPostObjectAsYAML(t *testing.T) {
+	t.Parallel()
+	s := simtest.Start(t, nil)
+	code, body := raw(t, s, http.MethodPost, "/api/world/identities", "name: from-yaml\nresourceGroup: rg-azsim\n",
+		map[string]string{"Content-Type": "application/yaml"})
+	require.Equal(t, http.StatusOK, code, body)
+	_, ok := s.World().Snapshot().PrincipalByName("from-yaml")
+	assert.True(t, ok)
+	code, body = raw(t, s, http.MethodPost, "/api/world/identities", "name: [unclosed\n", map[string]string{"Content-Type": "application/yaml"})
+	assert.Equal(t, http.StatusBadRequest, code, body)
+	assert.Contains(t, body, "identities: ")
+}

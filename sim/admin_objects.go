@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/go-chi/chi/v5"
+	"sigs.k8s.io/yaml"
 
 	"github.com/azsim/azsim/world"
 )
@@ -48,8 +49,11 @@ func (s *Sim) getObjects(w http.ResponseWriter, r *http.Request) {
 func (s *Sim) postObject(w http.ResponseWriter, r *http.Request) {
 	name := chi.URLParam(r, "collection")
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err == nil && isYAML(r.Header.Get("Content-Type")) {
+		body, err = yaml.YAMLToJSON(body)
+	}
 	if err != nil {
-		adminError(w, http.StatusBadRequest, err)
+		adminError(w, http.StatusBadRequest, fmt.Errorf("%s: %w", name, err))
 		return
 	}
 	_, err = s.store.Update(func(wd *world.World) error {

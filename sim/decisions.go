@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"slices"
 	"strconv"
 	"unicode/utf8"
 
@@ -30,6 +31,9 @@ const maxTraceField = 2 << 10
 // clipRecorder shortens a decision's texts before the trace keeps it.
 type clipRecorder struct{ next trace.Recorder }
 
+// maxConsidered bounds the candidates a decision keeps.
+const maxConsidered = 32
+
 func (c clipRecorder) Record(d api.Decision) {
 	for _, f := range []*string{&d.Host, &d.Path, &d.Caller, &d.Principal, &d.PrincipalID, &d.Resource, &d.Error,
 		&d.Reason, &d.TokenIn, &d.TokenOut} {
@@ -41,6 +45,15 @@ func (c clipRecorder) Record(d api.Decision) {
 			*f = clipField(*f)
 		}
 		d.Hint = &h
+	}
+	if len(d.Considered) > maxConsidered {
+		d.Considered = append(d.Considered[:maxConsidered:maxConsidered],
+			api.Considered{Kind: "truncated", Name: strconv.Itoa(len(d.Considered)-maxConsidered) + " more not kept"})
+	} else if d.Considered != nil {
+		d.Considered = slices.Clone(d.Considered)
+	}
+	for i := range d.Considered {
+		d.Considered[i].Name, d.Considered[i].Why = clipField(d.Considered[i].Name), clipField(d.Considered[i].Why)
 	}
 	if len(d.Facts) > 32 {
 		d.Facts = api.Facts{"truncated": "more than 32 facts"}

@@ -145,8 +145,19 @@ func (o options) validate() error {
 	if host, _, err := net.SplitHostPort(o.adminAddr); err == nil && !isLoopbackHost(host) && o.adminToken == "" {
 		errs = append(errs, fmt.Errorf("admin address %q is not loopback: an admin token is required", o.adminAddr))
 	}
-	return errors.Join(errs...)
+	if len(errs) == 0 {
+		return nil
+	}
+	return &ConfigError{Err: errors.Join(errs...)}
 }
+
+// ConfigError is a simulator configuration that cannot work (a bad listen
+// address, an admin API off loopback without a token): bad usage, not a
+// failure of the machine.
+type ConfigError struct{ Err error }
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
 
 // isLoopbackHost reports whether host names the loopback interface only.
 func isLoopbackHost(host string) bool {

@@ -49,6 +49,8 @@ type Sim struct {
 	// exactly those and not for idle keep-alive connections.
 	inflight  atomic.Int64
 	closeOnce sync.Once
+	// clockMu serialises clock moves with their saving.
+	clockMu sync.Mutex
 }
 
 // New builds a simulator: it opens the state directory (creating the CA and

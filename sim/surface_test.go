@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -111,4 +112,26 @@ func TestCAAndStateDirectory(t *testing.T) {
 	c, err := tls.Dial("tcp", s.HTTPSAddr(), &tls.Config{ServerName: "login.microsoftonline.com", RootCAs: s.CAPool()})
 	require.NoError(t, err, "the HTTPS listener's certificate verifies against CAPool")
 	assert.NoError(t, c.Close())
+}
+
+// A recorded decision's candidates are bounded in number and size, like its
+// other texts, so hostile claims cannot grow the trace.
+func TestRecordClipsConsidered(t *testing.T) {
+	t.Parallel()
+	s := simtest.Start(t, nil)
+	long := strings.Repeat("x", 64<<10)
+	var cs []api.Considered
+	for i := 0; i < 100; i++ {
+		cs = append(cs, api.Considered{Kind: api.ConsideredFederatedCredential, Name: long, Why: long})
+	}
+	s.Record(api.Decision{Path: "/clip", Considered: cs})
+	ds := s.Decisions(0)
+	require.NotEmpty(t, ds)
+	d := ds[len(ds)-1]
+	require.Len(t, d.Considered, 33, "32 kept and one saying how many were not")
+	assert.Equal(t, "truncated", d.Considered[32].Kind)
+	for _, c := range d.Considered {
+		assert.Less(t, len(c.Name)+len(c.Why), 8<<10)
+	}
+	assert.Len(t, cs[0].Name, 64<<10, "the caller's slice is not changed")
 }

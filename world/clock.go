@@ -123,10 +123,17 @@ func (c *SimClock) Skipped(t time.Time) bool {
 }
 
 // ClockState is what a clock needs to resume: its offset from the wall
-// clock, or the time it is stopped at.
+// clock, or the time it is stopped at, and the spans it jumped over.
 type ClockState struct {
-	Offset time.Duration `json:"offset"`
-	Frozen *time.Time    `json:"frozen,omitempty"`
+	Offset  time.Duration `json:"offset"`
+	Frozen  *time.Time    `json:"frozen,omitempty"`
+	Skipped []Span        `json:"skipped,omitempty"`
+}
+
+// Span is a stretch of simulated time a forward move jumped over.
+type Span struct {
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
 }
 
 // State returns the clock's state, to save it.
@@ -134,6 +141,9 @@ func (c *SimClock) State() ClockState {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	st := ClockState{Offset: c.offset}
+	for _, sp := range c.skipped {
+		st.Skipped = append(st.Skipped, Span{From: sp.from, To: sp.to})
+	}
 	if c.frozen != nil {
 		t := *c.frozen
 		st.Frozen = &t
@@ -147,6 +157,13 @@ func (c *SimClock) Restore(st ClockState) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.offset = st.Offset
+	c.skipped = nil
+	for _, sp := range st.Skipped {
+		c.skipped = append(c.skipped, span{sp.From, sp.To})
+	}
+	if len(c.skipped) > maxSkipped {
+		c.skipped = c.skipped[len(c.skipped)-maxSkipped:]
+	}
 	if st.Frozen != nil {
 		t := *st.Frozen
 		c.frozen = &t

@@ -1,11 +1,13 @@
 package world
 
 import (
+	"encoding/json"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // fakeWall is a wall clock the test moves by hand.
@@ -110,4 +112,19 @@ func TestSkipped(t *testing.T) {
 		c.Advance(time.Second)
 	}
 	assert.False(t, c.Skipped(t0.Add(30*time.Minute)), "only the newest jumps are remembered")
+}
+
+func TestClockStateRoundTrip(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	c := NewFixedClock(t0)
+	c.Advance(2 * time.Hour)
+	b, err := json.Marshal(c.State())
+	require.NoError(t, err)
+	var st ClockState
+	require.NoError(t, json.Unmarshal(b, &st))
+	r := NewFixedClock(time.Time{})
+	r.Restore(st)
+	assert.Equal(t, t0.Add(2*time.Hour), r.Now())
+	assert.True(t, r.Skipped(t0.Add(time.Hour)), "the jumped-over span is restored with the clock")
 }

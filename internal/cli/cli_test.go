@@ -170,4 +170,9 @@ func TestBadInputExitsTwo(t *testing.T) {
 	code, _, errs := run(t, "env", "--state-dir", t.TempDir())
 	assert.Equal(t, ExitFailed, code)
 	assert.Contains(t, errs, "no running simulator found")
+	// A state directory that cannot be used is a failure, not bad usage.
+	notDir := filepath.Join(t.TempDir(), "a-file")
+	require.NoError(t, os.WriteFile(notDir, nil, 0o600))
+	code, _, errs = run(t, "up", "--state-dir", notDir, "--https-addr", "127.0.0.1:0", "--imds-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0")
+	assert.Equal(t, ExitFailed, code, errs)
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -74,8 +75,12 @@ func (e *env) up(ctx context.Context, f upFlags) error {
 		opts = append(opts, sim.WithFreshState())
 	}
 	s, err := sim.New(opts...)
-	if err != nil {
+	var ce *sim.ConfigError
+	switch {
+	case errors.As(err, &ce):
 		return usageErr("%v", err)
+	case err != nil:
+		return failed(err)
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()

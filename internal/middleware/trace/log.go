@@ -2,8 +2,10 @@ package trace
 
 import (
 	"net"
+	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/azsim/azsim/api"
@@ -50,7 +52,7 @@ func (l *Log) Record(d api.Decision) {
 		l.ring = append(l.ring, d)
 	}
 	if len(l.ring) > l.size {
-		l.ring = slices.Delete(l.ring, 0, len(l.ring)-l.size)
+		l.ring = l.ring[len(l.ring)-l.size:] // append reallocates now and then; no shift per record
 	}
 	for ch := range l.subs {
 		select {
@@ -61,12 +63,20 @@ func (l *Log) Record(d api.Decision) {
 }
 
 // explainFromFlow copies the hint of the newest earlier decision of d's
-// flow about the same registry and repository.
+// flow that denied the action d was refused for, on the same registry and
+// repository: an ACR token request that dropped pull explains the registry's
+// 401 for pull, not its 404 for a missing tag. It looks back searchWindow
+// decisions at most.
 func (l *Log) explainFromFlow(d *api.Decision) {
-	for i := len(l.ring) - 1; i >= 0; i-- {
+	if d.Status != http.StatusUnauthorized && d.Status != http.StatusForbidden {
+		return
+	}
+	action := d.Facts[api.FactActions]
+	for i, n := len(l.ring)-1, 0; i >= 0 && n < searchWindow; i, n = i-1, n+1 {
 		e := l.ring[i]
 		if e.Flow != d.Flow || e.Hint == nil ||
-			e.Facts[api.FactRegistry] != d.Facts[api.FactRegistry] || e.Facts[api.FactRepository] != d.Facts[api.FactRepository] {
+			e.Facts[api.FactRegistry] != d.Facts[api.FactRegistry] || e.Facts[api.FactRepository] != d.Facts[api.FactRepository] ||
+			!dropped(e.Facts, action) {
 			continue
 		}
 		h := *e.Hint
@@ -79,6 +89,20 @@ func (l *Log) explainFromFlow(d *api.Decision) {
 	}
 }
 
+// dropped reports whether a decision with facts asked for action and was
+// not granted it.
+func dropped(f api.Facts, action string) bool {
+	if action == "" {
+		return false
+	}
+	asked, granted := strings.Split(f[api.FactActions], ","), strings.Split(f[api.FactGranted], ",")
+	return (slices.Contains(asked, action) || slices.Contains(asked, "*")) && !slices.Contains(granted, action)
+}
+
+// searchWindow bounds how far back a decision looks for its repeat or its
+// flow's explanation: retries and the hops of one flow are recent.
+const searchWindow = 256
+
 // repeatOf finds the ring index of a decision that d repeats: the same
 // request from the same client host with the same outcome, error and hint.
 // Decisions that mint tokens are never folded, and allowed ones that
@@ -87,7 +111,7 @@ func (l *Log) repeatOf(d api.Decision) int {
 	if d.TokenOut != "" || d.Outcome == api.OutcomeAllow && d.TokenIn != "" {
 		return -1
 	}
-	for i := len(l.ring) - 1; i >= 0; i-- {
+	for i, n := len(l.ring)-1, 0; i >= 0 && n < searchWindow; i, n = i-1, n+1 {
 		if same(l.ring[i], d) {
 			return i
 		}

@@ -182,22 +182,32 @@ func TestLogFoldKeepsDistinctAllowedTokens(t *testing.T) {
 func TestLogExplainsFromFlow(t *testing.T) {
 	t.Parallel()
 	hint := &api.Hint{Pitfall: "acrpull-on-cluster-identity", Text: "AcrPull is assigned to the cluster's identity"}
-	facts := api.Facts{api.FactRegistry: "azsimacr.azurecr.io", api.FactRepository: "hello"}
+	tokenFacts := api.Facts{api.FactRegistry: "azsimacr.azurecr.io", api.FactRepository: "hello", api.FactActions: "pull,push", api.FactGranted: "push"}
+	refused := func(status int, repo, action, tokenIn string) api.Decision {
+		return api.Decision{Outcome: api.OutcomeDeny, Status: status, TokenIn: tokenIn,
+			Facts: api.Facts{api.FactRegistry: "azsimacr.azurecr.io", api.FactRepository: repo, api.FactActions: action}}
+	}
+	own := refused(401, "hello", "pull", "at")
+	own.Hint = &api.Hint{Text: "own"}
+	allowed := refused(200, "hello", "pull", "at")
+	allowed.Outcome = api.OutcomeAllow
 	for _, tc := range []struct {
 		name  string
 		later api.Decision
 		want  string
 	}{
-		{"same flow, registry and repository", api.Decision{Outcome: api.OutcomeDeny, TokenIn: "at", Facts: api.Facts{api.FactRegistry: "azsimacr.azurecr.io", api.FactRepository: "hello"}}, hint.Text},
-		{"another repository", api.Decision{Outcome: api.OutcomeDeny, TokenIn: "at", Facts: api.Facts{api.FactRegistry: "azsimacr.azurecr.io", api.FactRepository: "other"}}, ""},
-		{"another flow", api.Decision{Outcome: api.OutcomeDeny, TokenIn: "stranger", Facts: api.Facts{api.FactRegistry: "azsimacr.azurecr.io", api.FactRepository: "hello"}}, ""},
-		{"allowed", api.Decision{Outcome: api.OutcomeAllow, TokenIn: "at", Facts: api.Facts{api.FactRegistry: "azsimacr.azurecr.io", api.FactRepository: "hello"}}, ""},
-		{"its own hint wins", api.Decision{Outcome: api.OutcomeDeny, TokenIn: "at", Hint: &api.Hint{Text: "own"}, Facts: api.Facts{api.FactRegistry: "azsimacr.azurecr.io", api.FactRepository: "hello"}}, "own"},
+		{"the action the token request dropped", refused(401, "hello", "pull", "at"), hint.Text},
+		{"an action it granted", refused(401, "hello", "push", "at"), ""},
+		{"a missing tag", refused(404, "hello", "pull", "at"), ""},
+		{"another repository", refused(401, "other", "pull", "at"), ""},
+		{"another flow", refused(401, "hello", "pull", "stranger"), ""},
+		{"allowed", allowed, ""},
+		{"its own hint wins", own, "own"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			l := NewLog(10)
-			l.Record(api.Decision{Path: "/oauth2/token", Outcome: api.OutcomeAllow, TokenIn: "rt", TokenOut: "at", Hint: hint, Facts: facts})
+			l.Record(api.Decision{Path: "/oauth2/token", Outcome: api.OutcomeAllow, Status: 200, TokenIn: "rt", TokenOut: "at", Hint: hint, Facts: tokenFacts})
 			l.Record(tc.later)
 			got := l.Recent(1)[0]
 			assert.Equal(t, tc.want, got.Hint.String())
