@@ -6,7 +6,9 @@ package api
 // count.
 type FaultRule struct {
 	ID string `json:"id"`
-	// Service is one of Services() ("" or "*": any).
+	// Service is a service the simulator tags requests with: entra, oidc,
+	// imds, acr or registry ("" or "*": any); a rule for a service nothing
+	// is tagged with (arm, until a fake serves it) is refused.
 	Service Service `json:"service,omitempty"`
 	// Path is a path.Match pattern or a prefix ending in "*" ("" = any).
 	Path   string `json:"path,omitempty"`

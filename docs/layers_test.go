@@ -27,8 +27,8 @@ type layerRow struct {
 
 // layerEntry is one comma-separated item of a row's packages cell: an import
 // path relative to the module, "/..." meaning the package and its subtree,
-// optionally followed by "(peers)" (the packages of the whole row may import
-// one another) or "(only a, b/...)" (the packages the entry covers may import
+// optionally followed by "(peers)" (the packages the entry covers may import
+// one another, not the row's other entries) or "(only a, b/...)" (the packages the entry covers may import
 // no other module packages than those).
 type layerEntry struct {
 	Pattern string
@@ -81,7 +81,7 @@ func locate(rows []layerRow, pkg string) (place, bool) {
 // checkLayers applies the layer rules to imports (module package → the
 // module packages its non-test files import, all relative to the module): an
 // import must go to a strictly lower layer, into the importer's own subtree,
-// or to another package of the same row when the row is marked peers; an
+// or to another package of the same entry when the entry is marked peers; an
 // entry with Only may import nothing else;
 // every package must be covered by a row.
 func checkLayers(rows []layerRow, imports map[string][]string) []violation {
@@ -121,7 +121,7 @@ func checkImport(rows []layerRow, pkg string, from place, imp string) string {
 	switch {
 	case to.row.Layer > from.row.Layer:
 		return fmt.Sprintf("upward import, layer %d imports layer %d", from.row.Layer, to.row.Layer)
-	case to.row.Layer == from.row.Layer && !(to.row == from.row && from.row.Peers):
+	case to.row.Layer == from.row.Layer && !(from.entry.Peers && to.entry.Pattern == from.entry.Pattern):
 		return fmt.Sprintf("same-layer import (layer %d) between packages that are not peers", from.row.Layer)
 	}
 	return ""
@@ -327,7 +327,7 @@ func TestLayersRejectUpwardImport(t *testing.T) {
 		"api":                         nil,
 		"client":                      {"api"},
 		"internal/platform/certs":     {"internal/platform/state"},
-		"internal/platform/state":     {"internal/platform/jwtx"},
+		"internal/platform/state":     {"internal/platform/jwtx", "client"},
 		"internal/platform/jwtx":      nil,
 		"world":                       {"internal/platform/ids", "sim"},
 		"fakeaad":                     {"api", "world"},
@@ -350,8 +350,9 @@ func TestLayersRejectUpwardImport(t *testing.T) {
 		"fakeimds imports fakeaad: same-layer import (layer 4) between packages that are not peers",
 		"internal/clients/credprovid imports internal/clients/flow: same-layer import (layer 4) between packages that are not peers",
 		"internal/diagnose: no row of the layer table covers it",
+		"internal/platform/state imports client: same-layer import (layer 1) between packages that are not peers",
 		"world imports sim: upward import, layer 2 imports layer 6",
-	}, got)
+	}, got, "a peer entry's packages may import one another (platform), not the row's other entries (client)")
 }
 
 func TestParseLayerTableRejects(t *testing.T) {

@@ -14,18 +14,23 @@ import (
 // request was served from (protocols.md 2.3).
 
 // vmssIdentities records each identity of the scale set and whether the
-// selector picked it.
+// selection rule picked it (protocols.md 2.3).
 func vmssIdentities(np *world.NodePoolInfo, sel selector) []api.Considered {
+	chosen, _ := selectIdentity(np, sel)
 	var out []api.Considered
 	add := func(p *world.Principal, kind string) {
-		k := api.Considered{Kind: api.ConsideredIdentity, Name: p.Name + " (" + kind + ", client_id " + p.ClientID + ")"}
+		k := api.Considered{Kind: api.ConsideredIdentity, Name: p.Name + " (" + kind + ", client_id " + p.ClientID + ")", Applies: p == chosen}
 		switch {
+		case k.Applies && sel.Name == "":
+			k.Why = "chosen: the request names no identity and this is the " + defaultRule(np)
+		case k.Applies:
+			k.Why = "chosen: " + sel.Name + " names it"
+		case sel.Name == "" && len(np.UserAssigned) > 1 && np.SystemIdentity == nil:
+			k.Why = "not chosen: several user-assigned identities and the request names none"
 		case sel.Name == "":
-			k.Why = "no selector in the request"
-		case findAssigned(&world.NodePoolInfo{SystemIdentity: np.SystemIdentity, UserAssigned: []*world.Principal{p}}, sel) == p:
-			k.Applies = true
+			k.Why = "not chosen: the request names no identity, so the " + defaultRule(np) + " is used"
 		default:
-			k.Why = fmt.Sprintf("%s does not name it", sel.Name)
+			k.Why = "not chosen: " + sel.Name + " does not name it"
 		}
 		out = append(out, k)
 	}
@@ -36,6 +41,14 @@ func vmssIdentities(np *world.NodePoolInfo, sel selector) []api.Considered {
 		add(p, "user-assigned")
 	}
 	return out
+}
+
+// defaultRule names the identity IMDS uses when a request names none.
+func defaultRule(np *world.NodePoolInfo) string {
+	if np.SystemIdentity != nil {
+		return "system-assigned identity"
+	}
+	return "only user-assigned identity"
 }
 
 // explainSelection attaches a hint to a selection refusal.

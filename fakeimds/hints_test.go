@@ -60,12 +60,32 @@ func TestSelectionHints(t *testing.T) {
 	}
 }
 
-func TestSelectionHintAllowedHasNone(t *testing.T) {
+// An allowed selection records the rule that chose the identity.
+func TestSelectionRuleRecorded(t *testing.T) {
 	t.Parallel()
 	s := fixedStore(t)
-	d := tracedToken(t, s, "aks1/one", "", nil)
-	assert.Equal(t, api.OutcomeAllow, d.Outcome)
-	assert.Nil(t, d.Hint)
+	kubelet := principal(t, s, "kubelet")
+	for _, tc := range []struct {
+		name, pool, query string
+		chosen            []bool
+		why               string
+	}{
+		{"the only user-assigned identity", "aks1/one", "", []bool{true}, "chosen: the request names no identity and this is the only user-assigned identity"},
+		{"the system-assigned one before two others", "aks1/smiuami", "", []bool{true, false, false}, "chosen: the request names no identity and this is the system-assigned identity"},
+		{"named by client_id", "aks1/two", "&client_id=" + kubelet.ClientID, []bool{true, false}, "chosen: client_id names it"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			d := tracedToken(t, s, tc.pool, tc.query, nil)
+			assert.Equal(t, api.OutcomeAllow, d.Outcome)
+			assert.Nil(t, d.Hint)
+			require.Len(t, d.Considered, len(tc.chosen))
+			for i, c := range d.Considered {
+				assert.Equal(t, tc.chosen[i], c.Applies, c.Name)
+			}
+			assert.Equal(t, tc.why, d.Considered[0].Why)
+		})
+	}
 }
 
 // The AAD Pod Identity note is added only while the kubelet identity lacks
