@@ -167,6 +167,8 @@ func TestCertificateAssertionAudience(t *testing.T) {
 		{"v1 token endpoint at the v1 endpoint", "", "/" + f.tenant + "/oauth2/token", login + f.tenant + "/oauth2/token", 0},
 		{"v2 issuer", "", v2, login + f.tenant + "/v2.0", 0},
 		{"upper-case host and tenant", "", v2, "https://LOGIN.microsoftonline.com/" + strings.ToUpper(f.tenant) + "/oauth2/v2.0/token", 0},
+		{"upper-case path", "", v2, login + f.tenant + "/OAUTH2/V2.0/TOKEN", 700023},
+		{"upper-case issuer suffix", "", v2, login + f.tenant + "/V2.0", 700023},
 		{"the request's own host and port", "127.0.0.1:8443", v2, "https://127.0.0.1:8443/" + f.tenant + "/oauth2/v2.0/token", 0},
 		{"attacker host", "", v2, "https://evil.example.com/" + f.tenant + "/oauth2/token", 700023},
 		{"attacker host, v2 path", "", v2, "https://evil.example.com/" + f.tenant + "/oauth2/v2.0/token", 700023},

@@ -117,7 +117,13 @@ func (e *Entra) assertionAudiences(r *http.Request, t *world.TenantInfo) []strin
 func audienceIn(aud jwtx.Audience, want []string) bool {
 	for _, a := range aud {
 		for _, w := range want {
-			if strings.EqualFold(a, w) {
+			// The path after the tenant is exact; what precedes it (scheme,
+			// host, tenant) compares without case.
+			cut := strings.LastIndex(w, "/oauth2/")
+			if cut < 0 {
+				cut = strings.LastIndex(w, "/")
+			}
+			if len(a) == len(w) && a[cut:] == w[cut:] && strings.EqualFold(a[:cut], w[:cut]) {
 				return true
 			}
 		}
