@@ -42,7 +42,7 @@ type wired struct {
 
 // TestIntegrationWiredCluster runs `azsim kind up` (a static azsim built
 // from this tree) and proves, on real cluster state (pod phase, events,
-// logs), the flows of issue 8: the kubelet pulls from fakeacr through the
+// logs), the wired flows: the kubelet pulls from fakeacr through the
 // credential provider and IMDS (VMSS flow); the SMI pitfall leaves a pod in
 // ErrImagePull/ImagePullBackOff with the trace naming the kubelet identity;
 // a pod with a projected token and the workload-identity environment pulls

@@ -62,7 +62,7 @@ func problemsOf(t *testing.T, path string) []string {
 	return out
 }
 
-// TestInvalidWorldsKeyMessages spells out the messages the brief and the
+// TestInvalidWorldsKeyMessages spells out the messages the design and the
 // protocol reference require, independently of the golden files.
 func TestInvalidWorldsKeyMessages(t *testing.T) {
 	t.Parallel()
