@@ -145,6 +145,7 @@ func (o options) validate() error {
 	if host, _, err := net.SplitHostPort(o.adminAddr); err == nil && !isLoopbackHost(host) && o.adminToken == "" {
 		errs = append(errs, fmt.Errorf("admin address %q is not loopback: an admin token is required", o.adminAddr))
 	}
+	errs = append(errs, o.acr.validate())
 	return errors.Join(errs...)
 }
 
