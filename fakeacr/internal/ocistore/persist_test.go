@@ -31,16 +31,16 @@ func manifestPath(dir, ref string) string {
 func TestFailedManifestSaveFailsThePush(t *testing.T) {
 	t.Parallel()
 	oci := string(types.OCIManifestSchema1)
+	const byDigest = "" // stands for the digest of the pushed manifest
 	for _, tc := range []struct {
-		name    string
-		ref     func(img1, img2 []byte) string
-		blocked func(img1, img2 []byte) string
-		before  bool // v1 names img1 before the push of img2
+		name         string
+		ref, blocked string
+		before       bool // v1 names img1 before img2 is pushed
 	}{
-		{"tag file", func(_, img2 []byte) string { return "v1" }, func(_, _ []byte) string { return "v1" }, false},
-		{"digest file of a push by tag", func(_, _ []byte) string { return "v1" }, func(_, img2 []byte) string { return digestOf(img2) }, false},
-		{"digest file of a push by digest", func(_, img2 []byte) string { return digestOf(img2) }, func(_, img2 []byte) string { return digestOf(img2) }, false},
-		{"digest file of a tag that moves", func(_, _ []byte) string { return "v1" }, func(_, img2 []byte) string { return digestOf(img2) }, true},
+		{"tag file", "v1", "v1", false},
+		{"digest file of a push by tag", "v1", byDigest, false},
+		{"digest file of a push by digest", byDigest, byDigest, false},
+		{"digest file of a tag that moves", "v1", byDigest, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -52,12 +52,18 @@ func TestFailedManifestSaveFailsThePush(t *testing.T) {
 			if tc.before {
 				require.Equal(t, http.StatusCreated, putManifest(r, "app", "v1", oci, img1).Code)
 			}
-			blocked := manifestPath(dir, tc.blocked(img1, img2))
+			refOf := func(ref string) string {
+				if ref == byDigest {
+					return digestOf(img2)
+				}
+				return ref
+			}
+			blocked := manifestPath(dir, refOf(tc.blocked))
 			require.NoError(t, os.Mkdir(blocked, 0o700))
 			files, err := filepath.Glob(filepath.Join(dir, loginServer, "manifests", "*"))
 			require.NoError(t, err)
 
-			rec := putManifest(r, "app", tc.ref(img1, img2), oci, img2)
+			rec := putManifest(r, "app", refOf(tc.ref), oci, img2)
 			assert.Equal(t, http.StatusInternalServerError, rec.Code)
 			assert.Equal(t, `{"errors":[{"code":"UNKNOWN","message":"storing manifest"}]}`+"\n", rec.Body.String())
 			assert.Equal(t, "application/json; charset=utf-8", rec.Header().Get("Content-Type"))
