@@ -55,7 +55,8 @@ func WithStorageDir(dir string) Option { return func(o *options) { o.storageDir 
 
 // WithUploadSessionLimits expires registry upload sessions idle for longer
 // than idle on the simulated clock and bounds the sessions one principal
-// holds in one registry (defaults 15 min and 64, protocols.md 3.8 [L]).
+// holds in one registry (defaults 15 min and 64, protocols.md 3.8 [L]); a
+// value that is not positive keeps its default.
 func WithUploadSessionLimits(idle time.Duration, perPrincipal int) Option {
 	return func(o *options) {
 		o.registry = append(o.registry, ocistore.WithUploadIdleTimeout(idle),

@@ -145,6 +145,9 @@ func (o options) validate() error {
 	if host, _, err := net.SplitHostPort(o.adminAddr); err == nil && !isLoopbackHost(host) && o.adminToken == "" {
 		errs = append(errs, fmt.Errorf("admin address %q is not loopback: an admin token is required", o.adminAddr))
 	}
+	if err := o.acr.validate(); err != nil {
+		errs = append(errs, err)
+	}
 	if len(errs) == 0 {
 		return nil
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -99,4 +100,34 @@ func acrRefreshToken(t *testing.T, s *sim.Sim) string {
 	form := url.Values{"grant_type": {"access_token"}, "service": {"azsimacr.azurecr.io"}, "access_token": {tok.AccessToken}}
 	decodeOK(t, c, postFormRequest(t, "https://azsimacr.azurecr.io/oauth2/exchange", form), &tok)
 	return tok.RefreshToken
+}
+
+// The upload-session limits reach every registry: the next session of a
+// principal over its bound is refused, and idle sessions expire on the
+// simulated clock.
+func TestWithACRUploadSessionLimits(t *testing.T) {
+	t.Parallel()
+	s := simtest.Start(t, storageWorld(), sim.WithACR(sim.ACRSettings{MaxUploadsPerPrincipal: 2, UploadIdleTimeout: time.Minute}))
+	admin := registryClient{t: t, s: s}
+	for i := range 2 {
+		st, _, body := admin.do(http.MethodPost, "/v2/hello/blobs/uploads/", "", nil)
+		require.Equal(t, http.StatusAccepted, st, "session %d: %s", i, body)
+	}
+	st, _, body := admin.do(http.MethodPost, "/v2/hello/blobs/uploads/", "", nil)
+	assert.Equal(t, http.StatusTooManyRequests, st)
+	assert.Contains(t, body, `"code":"TOOMANYREQUESTS"`)
+
+	s.World().Clock().Advance(2 * time.Minute)
+	st, _, body = admin.do(http.MethodPost, "/v2/hello/blobs/uploads/", "", nil)
+	assert.Equal(t, http.StatusAccepted, st, "idle sessions expired after the configured timeout: %s", body)
+}
+
+// Negative ACR settings make New fail, naming every field at fault.
+func TestACRSettingsAreValidated(t *testing.T) {
+	t.Parallel()
+	_, err := sim.New(sim.WithStateDir(t.TempDir()),
+		sim.WithACR(sim.ACRSettings{UploadIdleTimeout: -time.Second, MaxUploadsPerPrincipal: -1}))
+	require.Error(t, err)
+	assert.ErrorContains(t, err, "UploadIdleTimeout")
+	assert.ErrorContains(t, err, "MaxUploadsPerPrincipal")
 }

@@ -12,9 +12,15 @@
 // On disk a registry keeps, under dir/<login server>/, its blobs
 // (blobs/sha256/<hex>, written to a temporary file, digest-checked, fsynced
 // and renamed), the repository links of blobs (links/) and its manifests
-// (manifests/, under their tag and their digest). Uploads stream to disk
-// (uploads/), so images larger than memory can be pushed and pulled, and a
-// registry opened again on the same directory serves what was pushed
-// before: it always opens, logging and counting what it cannot restore.
-// Uploads in progress do not survive a restart, as on ACR.
+// (manifests/, under their tag and their digest). A manifest push or
+// delete is recorded before it is served and undone when refused, so one
+// that cannot be recorded fails (500) and leaves nothing a restart would
+// restore. Uploads stream to disk (uploads/), so images larger than memory
+// can be pushed and pulled, and a registry opened again on the same
+// directory serves what was pushed before: it always opens, logging and
+// counting what it cannot restore. Uploads in progress do not survive a
+// restart, as on ACR.
+//
+// In both stores a manifest deleted by digest takes the tags naming it
+// along, as on ACR (pkg/registry deletes only the reference it is given).
 package ocistore

@@ -4,6 +4,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -25,15 +28,77 @@ func (d *diskStore) manifestFile(repo, ref string) string {
 	return filepath.Join(d.root, "manifests", hex.EncodeToString(sum[:])+".json")
 }
 
-func (d *diskStore) saveManifest(m storedManifest) error {
-	b, err := json.Marshal(m)
-	if err != nil {
-		return err
-	}
-	return writeFileAtomic(d.manifestFile(m.Repository, m.Reference), b)
+// journal is what the manifest files one change touched held before it,
+// oldest first, so that a change that fails can be undone.
+type journal []priorFile
+
+type priorFile struct {
+	path    string
+	data    []byte
+	existed bool
 }
 
-func (d *diskStore) deleteManifest(repo, ref string) { _ = os.Remove(d.manifestFile(repo, ref)) }
+// keep adds to j what path holds now; a file that cannot be read cannot be
+// put back, so it must not be changed.
+func (j *journal) keep(path string) error {
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		*j = append(*j, priorFile{path: path, data: b, existed: true})
+	case errors.Is(err, fs.ErrNotExist):
+		*j = append(*j, priorFile{path: path})
+	default:
+		return fmt.Errorf("reading %q: %w", path, err)
+	}
+	return nil
+}
+
+// saveManifest writes the file of m, noting in j what it replaces.
+func (d *diskStore) saveManifest(j *journal, m storedManifest) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("encoding manifest %q: %w", m.Reference, err)
+	}
+	path := d.manifestFile(m.Repository, m.Reference)
+	if err := j.keep(path); err != nil {
+		return err
+	}
+	if err := writeFileAtomic(path, b); err != nil {
+		return fmt.Errorf("writing %q: %w", path, err)
+	}
+	return nil
+}
+
+// removeManifest removes the file of repo's ref, noting it in j.
+func (d *diskStore) removeManifest(j *journal, repo, ref string) error {
+	path := d.manifestFile(repo, ref)
+	if err := j.keep(path); err != nil {
+		return err
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("removing %q: %w", path, err)
+	}
+	return nil
+}
+
+// undo puts back, newest first, the files j noted; it returns what it
+// could not put back.
+func (d *diskStore) undo(j journal) error {
+	var errs []error
+	for i := len(j) - 1; i >= 0; i-- {
+		f := j[i]
+		var err error
+		if f.existed {
+			err = writeFileAtomic(f.path, f.data)
+		} else if err = os.Remove(f.path); errors.Is(err, fs.ErrNotExist) {
+			err = nil
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("restoring %q: %w", f.path, err))
+		}
+	}
+	return errors.Join(errs...)
+}
 
 // loadManifests reads the stored manifests; files that cannot be read are
 // skipped and counted in bad (a store always reopens).

@@ -32,12 +32,14 @@ type Option func(*options)
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
 // WithUploadIdleTimeout expires upload sessions idle for longer than d on
-// the registry's clock (default DefaultUploadIdleTimeout).
+// the registry's clock (default DefaultUploadIdleTimeout, also when d is
+// not positive).
 func WithUploadIdleTimeout(d time.Duration) Option { return func(o *options) { o.idleTimeout = d } }
 
 // WithUploadLimits bounds the upload sessions in progress: perPrincipal for
 // one principal (see WithPrincipal), total for the registry (defaults
-// DefaultMaxUploadsPerPrincipal, DefaultMaxUploads).
+// DefaultMaxUploadsPerPrincipal, DefaultMaxUploads, also for a bound that
+// is not positive).
 func WithUploadLimits(perPrincipal, total int) Option {
 	return func(o *options) { o.perPrincipal, o.maxUploads = perPrincipal, total }
 }
@@ -56,6 +58,9 @@ func buildOptions(opts []Option) options {
 	}
 	if o.log == nil {
 		o.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.idleTimeout <= 0 {
+		o.idleTimeout = DefaultUploadIdleTimeout
 	}
 	if o.perPrincipal <= 0 {
 		o.perPrincipal = DefaultMaxUploadsPerPrincipal

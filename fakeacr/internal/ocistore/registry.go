@@ -65,6 +65,7 @@ func Open(ctx context.Context, dir, loginServer string, opts ...Option) (*Regist
 		}
 		h = p
 	}
+	h = &untagging{next: h, log: o.log}
 	h = &sessions{next: h, store: store, blobs: blobs, opts: o, byID: map[string]*upload{}}
 	h = &gate{next: h, blobs: blobs}
 	reg.h = withRepository(h)

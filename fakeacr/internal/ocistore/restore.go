@@ -3,18 +3,23 @@ package ocistore
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 // persistent wraps a backend handler kept on disk: manifest pushes and
-// deletes it accepted are recorded, and replayed at start.
+// deletes it accepts are recorded, and replayed at start.
 type persistent struct {
 	next http.Handler
 	disk *diskStore
 	log  *slog.Logger
+	mu   sync.Mutex // orders the changes of disk and backend alike
 }
 
 func (p *persistent) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -27,35 +32,66 @@ func (p *persistent) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.next.ServeHTTP(w, r)
 }
 
-// manifest records manifest pushes and deletes that pkg/registry accepted.
-// A push by tag is recorded under its digest too, as pkg/registry keeps
-// it: an index naming it by digest still restores after the tag moves.
+// manifest records a manifest push or delete on disk before the backend
+// takes it, and undoes the record when the backend refuses it: disk and
+// backend never disagree, and a change that cannot be recorded is refused
+// (500) with nothing left that a restart would restore.
 func (p *persistent) manifest(w http.ResponseWriter, r *http.Request, repo, ref string) {
-	var body []byte
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var (
+		j    journal
+		err  error
+		want = http.StatusAccepted
+	)
 	if r.Method == http.MethodPut {
-		var err error
-		if body, err = io.ReadAll(r.Body); err != nil {
-			regError(w, http.StatusBadRequest, "MANIFEST_INVALID", "manifest unreadable")
-			return
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
+		want = http.StatusCreated
+		err = p.recordPut(&j, r, repo, ref)
+	} else {
+		err = p.disk.removeManifest(&j, repo, ref)
+	}
+	if err != nil {
+		p.log.Warn("registry storage: recording a manifest change", "method", r.Method,
+			"repository", repo, "reference", ref, "error", err)
+		p.undo(j)
+		regError(w, http.StatusInternalServerError, "UNKNOWN", "storing manifest")
+		return
 	}
 	sw := &statusRecorder{ResponseWriter: w}
 	p.next.ServeHTTP(sw, r)
-	switch {
-	case r.Method == http.MethodPut && sw.status == http.StatusCreated:
-		// The push is answered already; if recording fails, only the next
-		// restart lacks the manifest.
-		m := storedManifest{Repository: repo, Reference: ref, ContentType: r.Header.Get("Content-Type"), Body: body}
-		if err := p.disk.saveManifest(m); err != nil {
-			p.log.Warn("registry storage: recording a manifest", "repository", repo, "reference", ref, "error", err)
-		}
-		if d := sw.Header().Get("Docker-Content-Digest"); d != "" && d != ref {
-			m.Reference = d
-			_ = p.disk.saveManifest(m)
-		}
-	case r.Method == http.MethodDelete && sw.status == http.StatusAccepted:
-		p.disk.deleteManifest(repo, ref)
+	if sw.status != want {
+		p.undo(j)
+	}
+}
+
+// recordPut saves a pushed manifest under its digest, then under its tag:
+// pkg/registry keeps it under both, and an index naming it by digest still
+// restores after the tag moves.
+func (p *persistent) recordPut(j *journal, r *http.Request, repo, ref string) error {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return fmt.Errorf("reading manifest: %w", err)
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	sum, _, err := v1.SHA256(bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("hashing manifest: %w", err)
+	}
+	m := storedManifest{Repository: repo, Reference: sum.String(), ContentType: r.Header.Get("Content-Type"), Body: body}
+	if err := p.disk.saveManifest(j, m); err != nil {
+		return err
+	}
+	if ref == m.Reference {
+		return nil
+	}
+	m.Reference = ref
+	return p.disk.saveManifest(j, m)
+}
+
+// undo puts back the manifest files j changed, logging what it cannot.
+func (p *persistent) undo(j journal) {
+	if err := p.disk.undo(j); err != nil {
+		p.log.Warn("registry storage: undoing a manifest change", "error", err)
 	}
 }
 
