@@ -71,15 +71,14 @@ func trustsIssuer(p *world.Principal, iss string) bool {
 
 // matchFIC finds a federated identity credential that matches the
 // assertion exactly. Credentials not yet propagated (effectiveAfter in the
-// future) do not match and turn a would-be match into AADSTS70021. Every
-// credential compared is recorded on the decision, field by field.
+// future) do not match and turn a would-be match into AADSTS70021. When
+// none matches, every credential is recorded on the decision, compared
+// field by field.
 func (e *Entra) matchFIC(ctx context.Context, p *world.Principal, c *assertionClaims) *aadError {
 	now := e.now()
 	var issuerOK, subjectOK []world.FederatedCredential
 	caseOnly, pending := false, false
-	seen := make([]api.Considered, 0, len(p.FederatedCredentials))
 	for _, f := range p.FederatedCredentials {
-		seen = append(seen, compareFIC(f, c, now))
 		if f.Issuer != c.Iss {
 			continue
 		}
@@ -95,7 +94,6 @@ func (e *Entra) matchFIC(ctx context.Context, p *world.Principal, c *assertionCl
 			caseOnly = true
 		}
 	}
-	trace.AnnotateContext(ctx, func(d *api.Decision) { d.Considered = append(d.Considered, seen...) })
 	for _, f := range subjectOK {
 		for _, a := range f.Audiences {
 			if c.Aud.Contains(a) {
@@ -103,6 +101,12 @@ func (e *Entra) matchFIC(ctx context.Context, p *world.Principal, c *assertionCl
 			}
 		}
 	}
+	// Refused: record every credential, compared field by field.
+	seen := make([]api.Considered, 0, len(p.FederatedCredentials))
+	for _, f := range p.FederatedCredentials {
+		seen = append(seen, compareFIC(f, c, now))
+	}
+	trace.AnnotateContext(ctx, func(d *api.Decision) { d.Considered = append(d.Considered, seen...) })
 	return e.ficError(p, c, issuerOK, pending, caseOnly, len(subjectOK) > 0)
 }
 
