@@ -25,18 +25,23 @@ var assertionAlgs = map[string]bool{"RS256": true, "RS384": true, "RS512": true,
 // 5002738; protocols.md 1.3, 1.7), then a self-signed assertion as a
 // certificate credential (1.3) and any other as a federated one (1.8).
 func (e *Entra) clientAssertion(r *http.Request, req *tokenRequest, p *world.Principal, raw string) *aadError {
-	peeked := peekClaims(raw)
+	// The payload is decoded once; only a token jwtx refuses is peeked at
+	// for the claims that choose the error.
+	tok, err := jwtx.Parse(raw)
+	var c assertionClaims
+	if err == nil {
+		err = tok.Claims(&c)
+	}
+	peeked := &c
+	if err != nil {
+		peeked = peekClaims(raw)
+	}
 	selfSigned := peeked != nil && isSelfSigned(p, peeked, req.clientID)
 	// Federated assertions: the 90014 and 5002738 answers are captured for
 	// certificate assertions only ([L], protocols.md 1.8 item 5).
 	legacy := e.opts.unconfirmed.FederatedMalformedAs50027 && peeked != nil && peeked.Iss != "" && !selfSigned
 	if alg := peekAlg(raw); alg != "" && !assertionAlgs[alg] && !legacy {
 		return e.algorithmError(alg)
-	}
-	tok, err := jwtx.Parse(raw)
-	var c assertionClaims
-	if err == nil {
-		err = tok.Claims(&c)
 	}
 	if err != nil {
 		return malformed()
