@@ -72,7 +72,7 @@ func assertSameDigests(t *testing.T, want, got v1.Layer) {
 // Not parallel: TotalAlloc counts the whole process.
 func TestSeedingALargeLayerStreams(t *testing.T) {
 	if testing.Short() {
-		t.Skip("generates and hashes 256 MiB several times")
+		t.Skip("-short: this test generates and hashes 256 MiB several times; run without -short (make test does)")
 	}
 	const size = 256 << 20
 	for _, tc := range []struct {

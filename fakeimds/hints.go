@@ -14,9 +14,8 @@ import (
 // request was served from (protocols.md 2.3).
 
 // vmssIdentities records each identity of the scale set and whether the
-// selection rule picked it (protocols.md 2.3).
-func vmssIdentities(np *world.NodePoolInfo, sel selector) []api.Considered {
-	chosen, _ := selectIdentity(np, sel)
+// selection rule picked it (chosen, nil when none; protocols.md 2.3).
+func vmssIdentities(np *world.NodePoolInfo, sel selector, chosen *world.Principal) []api.Considered {
 	var out []api.Considered
 	add := func(p *world.Principal, kind string) {
 		k := api.Considered{Kind: api.ConsideredIdentity, Name: p.Name + " (" + kind + ", client_id " + p.ClientID + ")", Applies: p == chosen}

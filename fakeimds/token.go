@@ -41,15 +41,15 @@ func (h *handler) token(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	p, err := selectIdentity(np, req.Selector)
 	trace.Annotate(r, func(d *api.Decision) {
 		d.Resource = req.Resource
 		d.Facts[api.FactPool], d.Facts[api.FactVMSS] = h.pool, np.VMSS
 		if req.Selector.Name != "" {
 			d.Facts[api.FactSelector] = req.Selector.Name + "=" + req.Selector.Value
 		}
-		d.Considered = append(d.Considered, vmssIdentities(np, req.Selector)...)
+		d.Considered = append(d.Considered, vmssIdentities(np, req.Selector, p)...)
 	})
-	p, err := selectIdentity(np, req.Selector)
 	if err != nil {
 		return explainSelection(ix, np, req.Selector, err)
 	}

@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"encoding/json"
 	"net/http"
 
 	"github.com/azsim/azsim/api"
@@ -21,12 +20,8 @@ func wantsSecrets(r *http.Request) bool {
 
 // redacted returns a copy of w without secret values.
 func redacted(w *world.World) (*world.World, error) {
-	b, err := json.Marshal(w)
+	c, err := w.Clone()
 	if err != nil {
-		return nil, err
-	}
-	var c world.World
-	if err := json.Unmarshal(b, &c); err != nil {
 		return nil, err
 	}
 	for i := range c.Applications {
@@ -39,7 +34,7 @@ func redacted(w *world.World) (*world.World, error) {
 			au.Password = ""
 		}
 	}
-	return &c, nil
+	return c, nil
 }
 
 // worldFor is the world as r may see it.

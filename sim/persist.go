@@ -43,9 +43,9 @@ func sourceDigest(w *world.World) (string, error) {
 	return hex.EncodeToString(sum[:]), nil
 }
 
-// resume returns the world to start with: the saved one when it was
-// derived from the same source, else the source. It restores the saved
-// clock, when the clock is of the same kind (running or stopped).
+// resume returns the world saved from the same source (nil: none) and the
+// source's digest. It restores the saved clock, when the clock is of the
+// same kind (running or stopped).
 func resume(dir *state.Dir, o *options) (*world.World, string, error) {
 	source, err := sourceDigest(o.world)
 	if err != nil {
@@ -57,7 +57,7 @@ func resume(dir *state.Dir, o *options) (*world.World, string, error) {
 				return nil, "", fmt.Errorf("dropping the saved %s: %w", f, err)
 			}
 		}
-		return o.world, source, nil
+		return nil, source, nil
 	}
 	var c world.ClockState
 	if ok, err := readJSON(dir.File(clockFile), &c); err != nil {
@@ -67,14 +67,27 @@ func resume(dir *state.Dir, o *options) (*world.World, string, error) {
 	}
 	var sw savedWorld
 	ok, err := readJSON(dir.File(worldFile), &sw)
-	if err != nil || !ok || sw.Source != source || sw.World == nil {
-		return o.world, source, err
-	}
-	if _, err := world.Compile(sw.World, o.clock.Now()); err != nil {
-		o.logger.Warn("the saved world no longer compiles; starting from the given world", "file", dir.File(worldFile), "error", err)
-		return o.world, source, nil
+	if err != nil || !ok || sw.Source != source {
+		return nil, source, err
 	}
 	return sw.World, source, nil
+}
+
+// openStore makes the store of the saved world, or, when there is none or
+// it no longer compiles, of the given world.
+func openStore(saved *world.World, o *options, file string) (*world.Store, error) {
+	if saved != nil {
+		store, err := world.NewStore(saved, o.clock)
+		if err == nil {
+			return store, nil
+		}
+		o.logger.Warn("the saved world no longer compiles; starting from the given world", "file", file, "error", err)
+	}
+	store, err := world.NewStore(o.world, o.clock)
+	if err != nil {
+		return nil, fmt.Errorf("world: %w", err)
+	}
+	return store, nil
 }
 
 // readJSON decodes path into v; a missing file is not an error.

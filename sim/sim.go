@@ -68,13 +68,13 @@ func New(opts ...Option) (*Sim, error) {
 	if err != nil {
 		return nil, err
 	}
-	w, source, err := resume(dir, &o)
+	saved, source, err := resume(dir, &o)
 	if err != nil {
 		return nil, err
 	}
-	store, err := world.NewStore(w, o.clock)
+	store, err := openStore(saved, &o, dir.File(worldFile))
 	if err != nil {
-		return nil, fmt.Errorf("world: %w", err)
+		return nil, err
 	}
 	store.OnCommit(saveWorld(dir, source))
 	ca, err := certs.LoadOrCreateCA(dir.File(caCertFile), dir.File(caKeyFile), time.Now())

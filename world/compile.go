@@ -76,6 +76,9 @@ func Compile(w *World, now time.Time) (*Index, error) {
 	return c.ix, nil
 }
 
+// Clone returns a deep copy of w.
+func (w *World) Clone() (*World, error) { return clone(w) }
+
 func clone(w *World) (*World, error) {
 	b, err := json.Marshal(w)
 	if err != nil {

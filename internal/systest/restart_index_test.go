@@ -21,7 +21,7 @@ import (
 // before the inner one), and serves every tag pushed.
 func TestRestartAfterIndexWorkflows(t *testing.T) {
 	if testing.Short() {
-		t.Skip("-short: this test builds azsim and runs it as a process")
+		t.Skip("-short: this test builds azsim and runs it as a process; run without -short (make test does)")
 	}
 	t.Parallel()
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL} {
